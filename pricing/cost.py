@@ -1,0 +1,160 @@
+"""Cost of one call: its token counts times the price row valid at the call's time, in exact Decimal."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, Rounded
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from pricing.table import Dec, ModelPrice, Tier, price
+
+Billing = Literal["metered", "plan"]
+UsageSource = Literal["reported", "estimated", "mixed"]
+
+# Token counts times per-million prices are exact in Decimal; trap anything that would round.
+_EXACT = Context(prec=120, traps=[InvalidOperation, Inexact, Rounded])
+_ZERO = Decimal("0")
+_TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens")
+
+
+class Cost(BaseModel):
+    """What one call cost, in USD, with the token counts and the price row it was computed from.
+
+    `total` is exactly input + cache_read + cache_write + output; `reasoning` is the part of `output`
+    spent on reasoning tokens (not added again). Values are unrounded; use `display()` to show them.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    input: Dec
+    cache_read: Dec
+    cache_write: Dec
+    output: Dec
+    reasoning: Dec
+    total: Dec
+    currency: Literal["USD"] = "USD"
+    estimated: bool = False
+    billing: Billing = "metered"
+    usage_source: UsageSource = "reported"
+    vendor: str
+    model: str
+    alias_used: str | None = None
+    checked: date | None = None
+    tier_above_tokens: int | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    def display(self, places: int = 6) -> str:
+        """The total rounded for people, e.g. "$0.000123", "~$0.000123 (estimated)", "$0.000000 (plan)"."""
+        amount = self.total.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        text = f"{'~' if self.estimated else ''}${amount}"
+        notes = [n for n, on in (("estimated", self.estimated), ("plan", self.billing == "plan")) if on]
+        return f"{text} ({', '.join(notes)})" if notes else text
+
+    def __str__(self) -> str:
+        return self.display()
+
+
+def _field(usage: object, name: str, default: Any) -> Any:
+    if isinstance(usage, Mapping):
+        value = usage.get(name, default)
+    else:
+        value = getattr(usage, name, default)
+    return default if value is None else value
+
+
+def read_counts(usage: object) -> dict[str, int]:
+    """The five token counts of `usage` (attributes or mapping keys; missing or None means 0), checked."""
+    counts = {}
+    for name in _TOKEN_FIELDS:
+        value = _field(usage, name, 0)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"usage.{name} must be an int, got {value!r}")
+        if value < 0:
+            raise ValueError(f"usage.{name} is negative ({value})")
+        counts[name] = value
+    if counts["prompt_tokens"] < counts["cached_tokens"] + counts["cache_write_tokens"]:
+        raise ValueError(
+            "usage.prompt_tokens must include cached_tokens and cache_write_tokens "
+            f"(prompt {counts['prompt_tokens']} < cached {counts['cached_tokens']} "
+            f"+ cache_write {counts['cache_write_tokens']})"
+        )
+    if counts["completion_tokens"] < counts["reasoning_tokens"]:
+        raise ValueError(
+            "usage.completion_tokens must include reasoning_tokens "
+            f"(completion {counts['completion_tokens']} < reasoning {counts['reasoning_tokens']})"
+        )
+    return counts
+
+
+def read_source(usage: object) -> tuple[bool, UsageSource]:
+    """(estimated, usage_source) from `usage.usage_source` and `usage.estimated`."""
+    flagged = bool(_field(usage, "estimated", False))
+    source = _field(usage, "usage_source", None)
+    if source is None:
+        return flagged, "estimated" if flagged else "reported"
+    if source not in ("reported", "estimated", "mixed"):
+        raise ValueError(f"usage.usage_source must be reported, estimated or mixed, got {source!r}")
+    return flagged or source != "reported", source
+
+
+def _per_million(tokens: int, usd_per_mtok: Decimal) -> Decimal:
+    return _EXACT.scaleb(_EXACT.multiply(Decimal(tokens), usd_per_mtok), -6)
+
+
+def _parts(counts: dict[str, int], rates: ModelPrice | Tier) -> dict[str, Decimal]:
+    cached, written = counts["cached_tokens"], counts["cache_write_tokens"]
+    fresh = counts["prompt_tokens"] - cached - written
+    cache_read = rates.input if rates.cache_read is None else rates.cache_read
+    cache_write = rates.input if rates.cache_write is None else rates.cache_write
+    parts = {
+        "input": _per_million(fresh, rates.input),
+        "cache_read": _per_million(cached, cache_read),
+        "cache_write": _per_million(written, cache_write),
+        "output": _per_million(counts["completion_tokens"], rates.output),
+        "reasoning": _per_million(counts["reasoning_tokens"], rates.output),
+    }
+    total = _ZERO
+    for name in ("input", "cache_read", "cache_write", "output"):
+        total = _EXACT.add(total, parts[name])
+    parts["total"] = total
+    return parts
+
+
+def cost(
+    model: str,
+    usage: object,
+    *,
+    vendor: str | None = None,
+    at: datetime | date | None = None,
+    billing: Billing = "metered",
+) -> Cost:
+    """Cost of one call of `model` with `usage` (OpenAI convention: prompt includes cached and cache-write
+    tokens, completion includes reasoning tokens). Raises UnknownModelPrice when no row matches."""
+    if billing not in ("metered", "plan"):
+        raise ValueError(f"billing must be 'metered' or 'plan', got {billing!r}")
+    counts = read_counts(usage)
+    estimated, source = read_source(usage)
+    row = price(model, vendor=vendor, at=at)
+    tier = row.tier_for(counts["prompt_tokens"])
+    if billing == "plan":
+        parts = dict.fromkeys(("input", "cache_read", "cache_write", "output", "reasoning", "total"), _ZERO)
+    else:
+        parts = _parts(counts, tier or row)
+    return Cost(
+        **parts,
+        estimated=estimated,
+        billing=billing,
+        usage_source=source,
+        vendor=row.vendor,
+        model=row.id,
+        alias_used=row.alias_used,
+        checked=row.checked,
+        tier_above_tokens=tier.above_tokens if tier else None,
+        **counts,
+    )

@@ -1,0 +1,59 @@
+"""Farebox: route OpenAI-style LLM calls across vendors and know what every call cost.
+
+`import router` is cheap: aiohttp, pydantic and tiktoken load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from router import errors
+    from router.api import acompletion, completion, completion_cost
+    from router.transport import aclose_all as aclose
+    from vendors.types import Attempt, Chunk, Message, Response, Usage
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Attempt",
+    "Chunk",
+    "Message",
+    "Response",
+    "Usage",
+    "aclose",
+    "acompletion",
+    "completion",
+    "completion_cost",
+    "errors",
+]
+
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "completion": ("router.api", "completion"),
+    "acompletion": ("router.api", "acompletion"),
+    "completion_cost": ("router.api", "completion_cost"),
+    "aclose": ("router.transport", "aclose_all"),
+    "errors": ("router.errors", None),
+    "emulator": ("router.emulator", None),
+    "Response": ("vendors.types", "Response"),
+    "Chunk": ("vendors.types", "Chunk"),
+    "Message": ("vendors.types", "Message"),
+    "Usage": ("vendors.types", "Usage"),
+    "Attempt": ("vendors.types", "Attempt"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'router' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

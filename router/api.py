@@ -1,0 +1,73 @@
+"""`completion()` / `acompletion()`: resolve, check, send, decode, price — one OpenAI-style call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from router import loop
+from router.call import Call
+from router.request import OPENAI_PARAMS, build_request
+from router.resolve import Target, resolve
+from vendors.types import Attempt, Response
+
+__all__ = ["acompletion", "completion", "completion_cost", "prepare"]
+
+_NAMED = ("tools", "tool_choice", "response_format", "temperature", "top_p", "max_tokens", "stop", "user")
+
+
+def prepare(model: str, messages: Any, *, api_key: str | None = None, base_url: str | None = None,
+            region: str | None = None, wire: str | None = None, stream: bool = False,
+            reasoning_effort: str | None = None,
+            drop_params: bool = False, num_retries: int | None = None, timeout: float | None = None,
+            metadata: dict[str, Any] | None = None, alias: str | None = None, target: Target | None = None,
+            attempts: list[Attempt] | None = None,
+            on_attempt: Callable[[Attempt, BaseException | None], None] | None = None,
+            **kwargs: Any) -> Call:
+    """Everything before the network: a Call ready to send, or a typed error."""
+    target = target or resolve(model, base_url=base_url, region=region, api_key=api_key, wire=wire)
+    params: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if key == "extra_body":
+            if value:
+                extra.update(value)
+        elif value is None:
+            continue
+        elif key in _NAMED or key in OPENAI_PARAMS:
+            params[key] = value
+        else:
+            extra[key] = value  # vendor-specific body key, passed verbatim
+    req, dropped, effort = build_request(target, messages, params, extra, effort=reasoning_effort, stream=stream,
+                                         drop_params=drop_params)
+    return Call(target, req, effort=effort, dropped=dropped, timeout=timeout, num_retries=num_retries,
+                metadata=metadata, alias=alias, attempts=attempts, on_attempt=on_attempt)
+
+
+async def acompletion(model: str, messages: Any, *, stream: bool = False, **kwargs: Any) -> Any:
+    """The async call: a Response, or with stream=True an async iterator of chunks (`.response` at the end)."""
+    call = prepare(model, messages, stream=stream, **kwargs)
+    if stream:
+        from router.streaming import open_stream
+
+        return await open_stream(call)
+    return await call.run()
+
+
+def completion(model: str, messages: Any, *, stream: bool = False, **kwargs: Any) -> Any:
+    """The sync call, from scripts, worker threads or inside a running event loop (a notebook).
+
+    Runs on Farebox's private background loop, so connections are pooled across calls and threads.
+    """
+    call = prepare(model, messages, stream=stream, **kwargs)
+    if stream:
+        from router.streaming import SyncStream, open_stream
+
+        return SyncStream(loop.run(open_stream(call)))
+    return loop.run(call.run())
+
+
+def completion_cost(resp: Response) -> Any:
+    """The total cost of a response in USD (Decimal), or None when its model has no price."""
+    cost = getattr(resp, "cost", None)
+    return cost.total if cost is not None else None

@@ -1,0 +1,114 @@
+"""One call to one target: encode, send with retries, decode, record each attempt, attach the cost."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from router import costing, retry, transport
+from router.resolve import Target
+from vendors.error_map import decode_error
+from vendors.errors import FareboxError, MalformedResponseError
+from vendors.spec import RequestContext, Wire
+from vendors.types import Attempt, ChatRequest, Response
+
+__all__ = ["Call", "codec_for"]
+
+
+def codec_for(wire: Wire) -> ModuleType:
+    if wire is Wire.ANTHROPIC_MESSAGES:
+        from vendors import anthropic_messages
+
+        return anthropic_messages
+    from vendors import openai_chat
+
+    return openai_chat
+
+
+class Call:
+    """Everything about one call to one target, shared by the plain and the streamed path."""
+
+    __slots__ = (
+        "alias",
+        "attempts",
+        "body",
+        "codec",
+        "dropped",
+        "effort",
+        "metadata",
+        "num_retries",
+        "on_attempt",
+        "req",
+        "started",
+        "target",
+        "timeout",
+    )
+
+    def __init__(self, target: Target, req: ChatRequest, *, effort: Any, dropped: list[str], timeout: float | None,
+                 num_retries: int | None, metadata: dict[str, Any] | None = None, alias: str | None = None,
+                 attempts: list[Attempt] | None = None,
+                 on_attempt: Callable[[Attempt, BaseException | None], None] | None = None) -> None:
+        self.target, self.req, self.effort, self.dropped = target, req, effort, dropped
+        self.timeout, self.num_retries, self.metadata, self.alias = timeout, num_retries, metadata, alias
+        self.attempts: list[Attempt] = attempts if attempts is not None else []
+        self.on_attempt = on_attempt
+        self.codec = codec_for(target.wire)
+        ctx = RequestContext(model=target.model, wire=target.wire, region=target.region, stream=req.stream,
+                             key_kind=target.key_kind)
+        body = self.codec.encode_request(req, target.spec, ctx)
+        if target.spec.patch_request is not None:
+            body = target.spec.patch_request(body, ctx)
+        self.body = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        self.started = time.perf_counter()
+
+    def record(self, started: float, status: int | None, error: BaseException | None, cost: Any = None) -> None:
+        err = error if isinstance(error, FareboxError) else None
+        attempt = Attempt(vendor=self.target.vendor, model=self.target.model, base_url=self.target.base_url,
+                          status=status, ok=error is None, error=type(error).__name__ if error else None,
+                          message=str(err.message) if err else (str(error) if error else None),
+                          vendor_code=err.vendor_code if err else None, latency_s=time.perf_counter() - started,
+                          cost=cost, alias=self.alias)
+        self.attempts.append(attempt)
+        if self.on_attempt is not None:
+            self.on_attempt(attempt, error)
+
+    async def _once(self) -> Response:
+        t = self.target
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            tp = await transport.for_running_loop()
+            status, headers, raw = await tp.post(t.url, t.headers, self.body, timeout=self.timeout,
+                                                 vendor=t.vendor, model=t.model)
+            if status >= 400:
+                raise decode_error(status, raw, headers, t.spec, model=t.model)
+            try:
+                obj = json.loads(raw)
+            except ValueError as exc:
+                raise MalformedResponseError(f"reply is not JSON: {raw[:80]!r}", vendor=t.vendor, model=t.model,
+                                             status_code=status) from exc
+            resp = self.codec.decode_response(obj, t.spec, model=t.model)
+        except BaseException as exc:
+            self.record(started, status, exc, costing.billed_cost(t, exc))
+            raise
+        resp.cost = costing.cost_for(t, resp.usage, self.req)
+        self.record(started, status, None, resp.cost)
+        return resp
+
+    async def run(self) -> Response:
+        """The plain (non-streamed) call, retried per policy."""
+        async for attempt in retry.policy(self.num_retries):
+            with attempt:
+                resp = await self._once()
+        return self.finish(resp)
+
+    def finish(self, resp: Response) -> Response:
+        resp.vendor = self.target.vendor
+        resp.attempts = list(self.attempts)
+        resp.effort = self.effort.as_dict() if self.effort is not None else None
+        resp.dropped_params = list(self.dropped)
+        resp.alias = self.alias
+        return resp

@@ -1,0 +1,168 @@
+"""`python -m router` / `farebox`: demo, complete, models, price, effort, emulator."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["main"]
+
+
+def _money(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"${Decimal(value):.6f}"
+
+
+def cmd_complete(args: argparse.Namespace) -> int:
+    import router
+
+    kwargs: dict[str, Any] = {"base_url": args.base_url, "region": args.region, "reasoning_effort": args.effort}
+    if args.max_tokens:
+        kwargs["max_tokens"] = args.max_tokens
+    messages = [{"role": "user", "content": args.prompt}]
+    if args.stream:
+        stream = router.completion(model=args.model, messages=messages, stream=True, **kwargs)
+        for chunk in stream:
+            for choice in chunk.choices:
+                if choice.delta.content and not args.json:
+                    print(choice.delta.content, end="", flush=True)
+        resp = stream.response
+        if not args.json:
+            print()
+    else:
+        resp = router.completion(model=args.model, messages=messages, **kwargs)
+        if not args.json:
+            print(resp.choices[0].message.content or "")
+    if args.json:
+        print(resp.model_dump_json(indent=2))
+    else:
+        _print_footer(resp)
+    return 0
+
+
+def _print_footer(resp: Any) -> None:
+    usage, cost = resp.usage, resp.cost
+    est = " (estimated)" if usage.estimated else ""
+    print(f"-- {resp.vendor}/{resp.model}: {usage.prompt_tokens} in / {usage.completion_tokens} out{est}, "
+          f"cost {_money(cost.total) if cost is not None else 'unpriced'}"
+          f"{' (plan quota)' if cost is not None and cost.billing == 'plan' else ''}")
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    import pricing
+    import vendors
+
+    names = [args.vendor] if args.vendor else [n for n in vendors.names() if n != "compatible"]
+    print(f"{'model':<42} {'context':>10} {'max out':>9} {'in $/M':>9} {'out $/M':>9} {'cached $/M':>11}")
+    for name in names:
+        for info in vendors.models(name):
+            p = pricing.price(f"{name}/{info.id}")
+            cached = p.cache_read if p.cache_read is not None else p.input
+            print(f"{name + '/' + info.id:<42} {info.context_window or 0:>10,} {info.max_output or 0:>9,} "
+                  f"{p.input:>9} {p.output:>9} {cached:>11}")
+    return 0
+
+
+def cmd_price(args: argparse.Namespace) -> int:
+    import pricing
+
+    row = pricing.price(args.model)
+    print(f"{row.vendor}/{row.id}" + (f" (alias {row.alias_used})" if row.alias_used else ""))
+    print(f"  per million tokens: input ${row.input}, output ${row.output}, cache read "
+          f"${row.cache_read if row.cache_read is not None else row.input}, cache write "
+          f"${row.cache_write if row.cache_write is not None else row.input}")
+    print(f"  context {row.context_window}, max output {row.max_output}; checked {row.checked}; source {row.source}")
+    usage = {"prompt_tokens": args.input, "completion_tokens": args.output, "cached_tokens": args.cached,
+             "cache_write_tokens": args.cache_write, "reasoning_tokens": args.reasoning}
+    if any(usage.values()):
+        cost = pricing.cost(f"{row.vendor}/{row.id}", usage)
+        for part in ("input", "cache_read", "cache_write", "output", "reasoning"):
+            print(f"  {part:<12} {_money(getattr(cost, part))}")
+        print(f"  {'total':<12} {_money(cost.total)}")
+    return 0
+
+
+def cmd_effort(args: argparse.Namespace) -> int:
+    from vendors.effort import resolve_effort
+    from vendors.lookup import split_model
+
+    spec, model_id = split_model(args.model)
+    wire = spec.surfaces[0].wire
+    profile = spec.effort_for(model_id, wire)
+    if profile is None:
+        print(f"{spec.name}/{model_id}: reasoning effort is not configurable")
+    else:
+        print(f"{spec.name}/{model_id}: levels {'|'.join(profile.levels)}; default {profile.default}")
+    if args.level is not None:
+        result = resolve_effort(profile, args.level, wire=wire, vendor=spec.name, model=model_id,
+                                max_tokens=spec.default_max_tokens)
+        sent = json.dumps(dict(result.body), ensure_ascii=False)
+        print(f"{args.level!r} -> level {result.level!r}; on the wire: {sent}"
+              + (f"; never sent: {', '.join(sorted(result.remove))}" if result.remove else ""))
+        if result.note:
+            print(f"note: {result.note}")
+    return 0
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from router.emulator import main as emulator_main
+
+    argv = ["--port", str(args.port)]
+    return int(emulator_main(argv) or 0)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from router.demo import run_demo
+
+    return run_demo()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="farebox",
+                                     description="Route LLM calls across vendors; know each call's cost.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="offline: emulator + a routed call with a fallback, answer and cost")
+    p = sub.add_parser("complete", help="a real call (needs the vendor's key)")
+    p.add_argument("-m", "--model", required=True)
+    p.add_argument("prompt")
+    p.add_argument("--stream", action="store_true")
+    p.add_argument("--effort", default=None, help="reasoning effort (see `effort MODEL`)")
+    p.add_argument("--base-url", default=None)
+    p.add_argument("--region", default=None, choices=["global", "cn"])
+    p.add_argument("--max-tokens", type=int, default=None)
+    p.add_argument("--json", action="store_true", help="print the whole Response as JSON")
+    p = sub.add_parser("models", help="known models with context window and prices")
+    p.add_argument("vendor", nargs="?")
+    p = sub.add_parser("price", help="a model's price row and the cost of a token count")
+    p.add_argument("model")
+    for flag in ("input", "output", "cached", "cache-write", "reasoning"):
+        p.add_argument(f"--{flag}", type=int, default=0)
+    p = sub.add_parser("effort", help="a model's effort levels and what LEVEL becomes on the wire")
+    p.add_argument("model")
+    p.add_argument("level", nargs="?")
+    p = sub.add_parser("emulator", help="run the vendor emulator for your own tests")
+    p.add_argument("--port", type=int, default=4010)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"demo": cmd_demo, "complete": cmd_complete, "models": cmd_models, "price": cmd_price,
+               "effort": cmd_effort, "emulator": cmd_emulator}[args.command]
+    from vendors.errors import FareboxError
+
+    try:
+        return handler(args)
+    except FareboxError as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    except LookupError as exc:
+        print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,54 @@
+"""Price a call's usage (reported or estimated) with the pricing tables; warn once for an unpriced model."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from router.resolve import Target
+from vendors.types import ChatRequest, Usage
+
+__all__ = ["billed_cost", "cost_for", "estimate_usage"]
+
+log = logging.getLogger("farebox")
+_warned: set[tuple[str, str]] = set()
+
+
+def cost_for(target: Target, usage: Usage | None, req: ChatRequest | None = None, *, at: datetime | None = None
+             ) -> Any:
+    """pricing.Cost for this usage at this target, or None (with one warning) when there is no price."""
+    if usage is None:
+        return None
+    import pricing
+
+    model = target.catalogue_id or target.model
+    try:
+        return pricing.cost(model, usage, vendor=target.vendor, at=at or datetime.now(UTC),
+                            billing="plan" if target.key_kind == "plan" else "metered")
+    except LookupError:
+        key = (target.vendor, model)
+        if key not in _warned:
+            _warned.add(key)
+            log.warning("no price for %s/%s: resp.cost is None. Add one with pricing.load_overrides(...) "
+                        "or the FAREBOX_PRICES file", target.vendor, model)
+        return None
+
+
+def billed_cost(target: Target, exc: BaseException) -> Any:
+    """The cost of a failed attempt the vendor billed (usage came back with the error), else None."""
+    usage = getattr(exc, "usage", None)
+    return cost_for(target, usage) if isinstance(usage, Usage) else None
+
+
+def estimate_usage(target: Target, req: ChatRequest, *, text: str, reasoning: str, tool_calls: list[Any]) -> Usage:
+    """Tokens counted with tiktoken over what was sent and received; marked estimated."""
+    import pricing
+
+    calls = [c.model_dump() if hasattr(c, "model_dump") else c for c in tool_calls]
+    counts = pricing.estimate_usage(target.catalogue_id or target.model, messages=req.messages,
+                                    tools=req.params.get("tools"), output_text=text, reasoning_text=reasoning,
+                                    tool_calls=calls)
+    prompt, completion = int(counts["prompt_tokens"]), int(counts["completion_tokens"])
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
+                 reasoning_tokens=int(counts.get("reasoning_tokens", 0)), estimated=True)

@@ -1,0 +1,211 @@
+"""The seven emulated profiles as data: paths, models, thinking rules, id styles, option defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .validate import MINIMAX_MODELS
+
+
+def _thinking_type(body: dict[str, Any]) -> str | None:
+    thinking = body.get("thinking")
+    return thinking.get("type") if isinstance(thinking, dict) else None
+
+
+def _model(body: dict[str, Any]) -> str:
+    return str(body.get("model") or "").lower()
+
+
+def thinks_openai(body: dict[str, Any], surface: str) -> bool:
+    # Reasoning is hidden on OpenAI; only reasoning_tokens show (§6).
+    return body.get("reasoning_effort") not in (None, "none")
+
+
+def thinks_anthropic(body: dict[str, Any], surface: str) -> bool:
+    return _thinking_type(body) in ("enabled", "adaptive")
+
+
+def thinks_minimax(body: dict[str, Any], surface: str) -> bool:
+    # M3 thinks unless thinking.type is "disabled"; M2.x always thinks (§1.11).
+    return _thinking_type(body) != "disabled" if "m3" in _model(body) else True
+
+
+def thinks_deepseek(body: dict[str, Any], surface: str) -> bool:
+    # Thinking defaults to enabled; deepseek-chat / -reasoner are the non-thinking / thinking aliases (§2.3).
+    kind, model = _thinking_type(body), _model(body)
+    if model == "deepseek-reasoner" or kind == "enabled":
+        return True
+    return kind != "disabled" and model != "deepseek-chat"
+
+
+def thinks_moonshot(body: dict[str, Any], surface: str) -> bool:
+    # kimi-k3 always thinks; k2.5/k2.6 think unless disabled (§4).
+    kind, model = _thinking_type(body), _model(body)
+    if model.startswith("kimi-k3") or kind == "enabled":
+        return True
+    return kind != "disabled" and (model.startswith(("kimi-k2.5", "kimi-k2.6")) or "thinking" in model)
+
+
+def thinks_zhipu(body: dict[str, Any], surface: str) -> bool:
+    # On by default for GLM-4.5 and later (§3).
+    kind = _thinking_type(body)
+    if kind in ("enabled", "disabled"):
+        return kind == "enabled"
+    return _model(body).startswith(("glm-4.5", "glm-4.6", "glm-4.7", "glm-5"))
+
+
+def thinks_compatible(body: dict[str, Any], surface: str) -> bool:
+    return thinks_anthropic(body, surface) or thinks_openai(body, surface)
+
+
+def _minimax_tool_id(d: str, name: str) -> str:
+    base36 = int(d[:16], 16)
+    chars = ""
+    while len(chars) < 12:
+        base36, r = divmod(base36, 36)
+        chars += "0123456789abcdefghijklmnopqrstuvwxyz"[r]
+    return f"call_function_{chars}_1"  # shape of the vendor example (§1.5)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One emulated vendor: where it lives under the emulator URL and how it shapes answers."""
+
+    name: str
+    openai_base: str | None  # path after /{name} for the OpenAI surface (None = no such surface)
+    anthropic_base: str | None  # path after /{name}; clients append /v1/messages
+    models: tuple[str, ...]
+    models_endpoint: bool
+    show_reasoning: bool
+    thinks: Callable[[dict[str, Any], str], bool]
+    chat_id: Callable[[str], str]
+    tool_id: Callable[[str, str], str]
+    fingerprint: bool = False
+
+    @property
+    def surfaces(self) -> tuple[str, ...]:
+        bases = (("openai", self.openai_base), ("anthropic", self.anthropic_base))
+        return tuple(surface for surface, base in bases if base is not None)
+
+
+def _uuid(d: str) -> str:
+    return f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
+
+
+_ALL = (
+    Profile(
+        name="openai",
+        openai_base="/v1",
+        anthropic_base=None,
+        models=("gpt-5.1", "gpt-5", "gpt-4.1", "gpt-4o-mini"),
+        models_endpoint=True,
+        show_reasoning=False,
+        thinks=thinks_openai,
+        chat_id=lambda d: f"chatcmpl-{d[:29]}",
+        tool_id=lambda d, name: f"call_{d[:24]}",
+        fingerprint=True,
+    ),
+    Profile(
+        name="anthropic",
+        openai_base=None,
+        anthropic_base="",
+        models=("claude-opus-4-6", "claude-sonnet-4-6", "claude-haiku-4-5"),
+        models_endpoint=True,
+        show_reasoning=True,
+        thinks=thinks_anthropic,
+        chat_id=lambda d: f"msg_{d[:24]}",
+        tool_id=lambda d, name: f"toolu_{d[:24]}",
+    ),
+    Profile(
+        name="minimax",
+        openai_base="/v1",
+        anthropic_base="/anthropic",
+        models=MINIMAX_MODELS,
+        models_endpoint=False,  # no /v1/models on MiniMax (§1.3)
+        show_reasoning=True,
+        thinks=thinks_minimax,
+        chat_id=lambda d: d[:32],
+        tool_id=_minimax_tool_id,
+    ),
+    Profile(
+        name="deepseek",
+        openai_base="",
+        anthropic_base="/anthropic",
+        models=("deepseek-v4-flash", "deepseek-v4-pro", "deepseek-chat", "deepseek-reasoner"),
+        models_endpoint=True,
+        show_reasoning=True,
+        thinks=thinks_deepseek,
+        chat_id=_uuid,
+        tool_id=lambda d, name: f"call_00_{d[:24]}",
+        fingerprint=True,
+    ),
+    Profile(
+        name="moonshot",
+        openai_base="/v1",
+        anthropic_base="/anthropic",
+        models=("kimi-k3", "kimi-k2.6", "kimi-k2.5"),
+        models_endpoint=True,
+        show_reasoning=True,
+        thinks=thinks_moonshot,
+        chat_id=lambda d: f"chatcmpl-{d[:24]}",
+        tool_id=lambda d, name: f"functions.{name}:0",  # Kimi's tool-call id shape
+    ),
+    Profile(
+        name="zhipu",
+        openai_base="/api/paas/v4",
+        anthropic_base="/api/anthropic",
+        models=("glm-5.2", "glm-5.1", "glm-5", "glm-4.7", "glm-4.7-flash"),
+        models_endpoint=True,
+        show_reasoning=True,
+        thinks=thinks_zhipu,
+        chat_id=lambda d: d[:20],
+        tool_id=lambda d, name: f"call_{d[:20]}",
+    ),
+    Profile(
+        name="compatible",
+        openai_base="/v1",
+        anthropic_base="",
+        models=("local-model",),
+        models_endpoint=True,
+        show_reasoning=True,
+        thinks=thinks_compatible,
+        chat_id=lambda d: f"chatcmpl-{d[:16]}",
+        tool_id=lambda d, name: f"call_{d[:16]}",
+    ),
+)
+PROFILES: dict[str, Profile] = {p.name: p for p in _ALL}
+
+# Option name -> default. set_options() rejects other names so typos fail loudly.
+OPTION_DEFAULTS: dict[str, Any] = {
+    "split": "event",  # "random": SSE bytes written in seeded random pieces (mid-line, mid-UTF-8)
+    "crlf": False,  # "\r\n" line endings in SSE framing
+    "keepalive": False,  # ": keep-alive" comment lines on the OpenAI surface (default on for compatible)
+    "chunk_words": 3,  # words per content/reasoning stream chunk
+    "cache_hit_tokens": 0,  # prompt tokens reported as cache hits (clipped to the prompt)
+    "finish_reason": None,  # override the final finish/stop reason, e.g. "insufficient_system_resource"
+    "thinking": None,  # True/False forces reasoning on/off; None = the vendor's rule
+    "valid_keys": None,  # raw keys accepted (kept only as fingerprints); None = any key
+    "validate_signatures": True,  # Anthropic surface: check replayed thinking signatures
+    "stream_usage": "honour",  # MiniMax: "never" = usage null in every chunk (Archestra, §1.5)
+    "reasoning_mode": "incremental",  # MiniMax reasoning_details in streams: or "cumulative"
+    "content_as_parts": False,  # MiniMax: message.content as [{"type":"text","text":...}]
+    "token_plan": True,  # MiniMax: sk-cp- keys on *-highspeed models get 2056 (§1.2)
+    "strict_models": False,  # MiniMax: unknown model names get 2013
+}
+PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {"compatible": {"keepalive": True}}
+_CHOICES = {
+    "split": ("event", "random"),
+    "stream_usage": ("honour", "never"),
+    "reasoning_mode": ("incremental", "cumulative"),
+}
+
+
+def check_option(name: str, value: Any) -> None:
+    if name not in OPTION_DEFAULTS:
+        raise ValueError(f"unknown emulator option {name!r}; known: {', '.join(sorted(OPTION_DEFAULTS))}")
+    if name in _CHOICES and value not in _CHOICES[name]:
+        raise ValueError(f"option {name!r} must be one of {_CHOICES[name]}")
+    if name == "chunk_words" and (not isinstance(value, int) or value < 1):
+        raise ValueError("option 'chunk_words' must be an int >= 1")

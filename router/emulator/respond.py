@@ -1,0 +1,208 @@
+"""Answer one completion request: apply a fault, validate, plan the answer, write JSON or SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from . import anthropic_wire, minimax_wire, openai_wire
+from .answers import Plan, build_plan, digest
+from .errors import error_body, minimax_text, status_for_code, stream_error_payload
+from .faults import Fault
+from .profiles import Profile
+from .sse import Event, SSEWriter
+from .state import State
+from .validate import Incoming, validate
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One completion request after routing; ``raw_key`` is used for checks and then dropped."""
+
+    profile: Profile
+    surface: str
+    body: Any
+    headers: dict[str, str]
+    auth_kind: str | None
+    raw_key: str | None
+
+
+def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    text = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False)
+    return web.Response(text=text, status=status, content_type=_content_type(obj), headers=headers)
+
+
+def _content_type(obj: Any) -> str:
+    if not isinstance(obj, str):
+        return "application/json"
+    try:
+        json.loads(obj)
+    except ValueError:
+        return "text/html" if obj.lstrip().startswith("<") else "text/plain"
+    return "application/json"
+
+
+def _fault_headers(fault: Fault | None) -> dict[str, str]:
+    if fault is None:
+        return {}
+    headers = dict(fault.headers)
+    if fault.retry_after is not None:
+        value = fault.retry_after
+        headers["Retry-After"] = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if fault.retry_after_ms is not None:
+        headers["retry-after-ms"] = str(int(fault.retry_after_ms))
+    return headers
+
+
+def _abort(request: web.Request) -> None:
+    if request.transport is not None:
+        request.transport.abort()
+
+
+async def _send_body(
+    request: web.Request, obj: dict[str, Any], headers: dict[str, str], fault: Fault | None
+) -> web.StreamResponse:
+    """A 200 JSON body, possibly malformed or cut by a connection reset."""
+    data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    if fault is not None and fault.malformed:
+        data = data[: len(data) // 2]  # broken JSON with a success status
+    if fault is None or fault.reset_after_chunks is None:
+        return web.Response(body=data, status=200, content_type="application/json", headers=headers)
+    resp = web.StreamResponse(status=200, headers={**headers, "Content-Type": "application/json"})
+    resp.content_length = len(data)
+    if fault.reset_after_chunks > 0:
+        await resp.prepare(request)
+        await resp.write(data[: min(fault.reset_after_chunks, len(data) - 1)])
+    _abort(request)
+    return resp
+
+
+def _plan(state: State, call: Call, opts: dict[str, Any], thinking: bool, n: int) -> Plan:
+    profile = call.profile
+    if call.surface == "anthropic" and profile.name != "minimax":
+        tool_id = f"toolu_{digest(state.seed, n, 'tool')[:24]}"
+        make_tool_id = lambda name: tool_id  # noqa: E731
+    else:
+        make_tool_id = lambda name: profile.tool_id(digest(state.seed, n, "tool"), name)  # noqa: E731
+    return build_plan(
+        profile=profile.name,
+        surface=call.surface,
+        body=call.body,
+        thinking=thinking,
+        n=n,
+        tool_id=make_tool_id,
+        cache_hit_tokens=opts["cache_hit_tokens"],
+        finish_reason=opts["finish_reason"],
+    )
+
+
+def _wire(state: State, call: Call, plan: Plan, opts: dict[str, Any], stream: bool) -> Any:
+    """The JSON body (non-stream) or the list of SSE events (stream) for this profile and surface."""
+    d = digest(state.seed, plan.n)
+    body, words = call.body, opts["chunk_words"]
+    include_usage = isinstance(body.get("stream_options"), dict) and body["stream_options"].get("include_usage") is True
+    if call.surface == "anthropic":
+        msg_id = f"msg_{d[:24]}"
+        if stream:
+            return list(anthropic_wire.stream_events(msg_id, plan, state.seed, words))
+        return anthropic_wire.message_body(msg_id, plan, state.seed)
+    if call.profile.name == "minimax":
+        ctx = minimax_wire.MiniMaxCtx(
+            chat_id=call.profile.chat_id(d),
+            reasoning_split=body.get("reasoning_split") is True,
+            include_usage=include_usage,
+            stream_usage=opts["stream_usage"],
+            reasoning_mode=opts["reasoning_mode"],
+            content_as_parts=opts["content_as_parts"],
+            chunk_words=words,
+        )
+        return list(minimax_wire.stream_events(ctx, plan)) if stream else minimax_wire.completion_body(ctx, plan)
+    octx = openai_wire.Ctx(
+        profile=call.profile.name,
+        chat_id=call.profile.chat_id(d),
+        show_reasoning=call.profile.show_reasoning,
+        include_usage=include_usage,
+        keepalive=opts["keepalive"],
+        chunk_words=words,
+        fingerprint=f"fp_{d[32:42]}" if call.profile.fingerprint else None,
+        request_id=d[:20],
+    )
+    return list(openai_wire.stream_events(octx, plan)) if stream else openai_wire.completion_body(octx, plan)
+
+
+def _fault_error(call: Call, fault: Fault, rid: str, headers: dict[str, str]) -> web.Response:
+    name, surface = call.profile.name, call.surface
+    status = fault.status
+    if status is None and fault.vendor_code is not None:
+        status = status_for_code(name, surface, fault.vendor_code)
+    status = status or (529 if surface == "anthropic" else 500)
+    body = fault.body
+    if body is None:
+        body = error_body(name, surface, status, code=fault.vendor_code, request_id=rid)
+    return json_response(body, status, headers)
+
+
+async def answer(request: web.Request, state: State, call: Call) -> web.StreamResponse:
+    """Fault first (it models server state), then the vendor's checks, then the answer."""
+    n = state.next_n()
+    rid = f"req_{digest(state.seed, n, 'request')[:24]}"
+    opts = state.options_for(call.profile.name)
+    body = call.body if isinstance(call.body, dict) else {}
+    model = body.get("model") if isinstance(body.get("model"), str) else None
+    stream = body.get("stream") is True
+    fault = state.faults.take(call.profile.name, model, call.surface)
+    headers = {"request-id" if call.surface == "anthropic" else "x-request-id": rid, **_fault_headers(fault)}
+    if fault is not None and fault.delay_s > 0:
+        await asyncio.sleep(fault.delay_s)
+    if fault is not None and (fault.replaces_answer or (fault.error_after_chunks is not None and not stream)):
+        return _fault_error(call, fault, rid, headers)
+    if fault is not None and fault.http200_base_resp is not None:
+        code = fault.http200_base_resp
+        chat_id = call.profile.chat_id(digest(state.seed, n))
+        obj = minimax_wire.base_resp_body(chat_id, model or "", code, minimax_text(code))
+        return json_response(obj, 200, headers)
+    thinking = opts["thinking"] if opts["thinking"] is not None else call.profile.thinks(body, call.surface)
+    name, surface = call.profile.name, call.surface
+    inc = Incoming(name, surface, call.body, call.headers, call.auth_kind, call.raw_key, opts, state.seed, thinking)
+    reject = validate(inc)
+    if reject is not None:
+        err = error_body(name, surface, reject.status, reject.message, code=reject.code, request_id=rid)
+        return json_response(err, reject.status, headers)
+    plan = _plan(state, call, opts, thinking, n)
+    if not stream:
+        return await _send_body(request, _wire(state, call, plan, opts, False), headers, fault)
+    return await _send_stream(request, state, call, plan, opts, headers, fault)
+
+
+async def _send_stream(
+    request: web.Request,
+    state: State,
+    call: Call,
+    plan: Plan,
+    opts: dict[str, Any],
+    headers: dict[str, str],
+    fault: Fault | None,
+) -> web.StreamResponse:
+    events: list[Event] = _wire(state, call, plan, opts, True)
+    resp = web.StreamResponse(
+        status=200,
+        headers={**headers, "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"},
+    )
+    await resp.prepare(request)
+    rng = random.Random(f"{state.seed}:{plan.n}") if opts["split"] == "random" else None
+    writer = SSEWriter(request, resp, crlf=opts["crlf"], rng=rng, fault=fault)
+
+    def error_event() -> Event:
+        status = (fault.status if fault else None) or (529 if call.surface == "anthropic" else 500)
+        payload = stream_error_payload(call.profile.name, call.surface, status, headers.get("request-id", ""))
+        if call.surface == "anthropic":
+            return anthropic_wire.error_event(payload)
+        return openai_wire.error_chunk(payload)
+
+    await writer.send(events, error_event)
+    return resp

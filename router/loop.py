@@ -1,0 +1,72 @@
+"""A private background event loop on a daemon thread: the sync API runs its coroutines there."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+__all__ = ["loop", "run"]
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_thread: threading.Thread | None = None
+
+
+def loop() -> asyncio.AbstractEventLoop:
+    """The background loop, started on first use."""
+    global _loop, _thread
+    if _loop is not None:
+        return _loop
+    with _lock:
+        if _loop is None:
+            new = asyncio.new_event_loop()
+            ready = threading.Event()
+
+            def serve() -> None:
+                asyncio.set_event_loop(new)
+                new.call_soon(ready.set)
+                new.run_forever()
+
+            _thread = threading.Thread(target=serve, name="farebox-loop", daemon=True)
+            _thread.start()
+            ready.wait()
+            _loop = new
+            atexit.register(_shutdown)
+    return _loop
+
+
+def run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+    """Run `coro` on the background loop and wait for it from this (any) thread."""
+    bg = loop()
+    if threading.current_thread() is _thread:
+        coro.close()
+        raise RuntimeError("the sync Farebox API was called from Farebox's own loop thread; use the async API")
+    future = asyncio.run_coroutine_threadsafe(coro, bg)
+    try:
+        return future.result(timeout)
+    except BaseException:
+        future.cancel()
+        raise
+
+
+def _shutdown() -> None:
+    """At exit: close the pooled session and stop the loop, so nothing warns about unclosed sockets."""
+    global _loop
+    bg = _loop
+    if bg is None or bg.is_closed():
+        return
+    from router.transport import aclose_all
+
+    try:
+        asyncio.run_coroutine_threadsafe(aclose_all(), bg).result(5)
+    except Exception:
+        pass
+    bg.call_soon_threadsafe(bg.stop)
+    if _thread is not None:
+        _thread.join(5)
+    _loop = None

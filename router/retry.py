@@ -1,0 +1,72 @@
+"""Retry policies as small tenacity pieces: which errors, how long to wait, when to stop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
+from tenacity.wait import wait_base, wait_random_exponential
+
+from vendors.errors import FareboxError
+
+__all__ = ["DEFAULT_RETRIES", "WAIT_CAP", "policy", "set_sleep", "wait_retry_after"]
+
+DEFAULT_RETRIES = 2
+WAIT_CAP = 60.0
+
+_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+
+def set_sleep(fn: Callable[[float], Awaitable[None]] | None) -> None:
+    """Replace the sleep between retries (tests pass a recorder); None restores asyncio.sleep."""
+    global _sleep
+    _sleep = fn or asyncio.sleep
+
+
+async def _do_sleep(seconds: float) -> None:
+    await _sleep(seconds)
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, FareboxError) and exc.retryable
+
+
+def _hint(state: RetryCallState) -> float | None:
+    exc = state.outcome.exception() if state.outcome else None
+    return getattr(exc, "retry_after", None)
+
+
+class wait_retry_after(wait_base):
+    """The vendor's Retry-After when it gave one (never less), else the fallback wait."""
+
+    def __init__(self, fallback: wait_base, cap: float = WAIT_CAP) -> None:
+        self.fallback, self.cap = fallback, cap
+
+    def __call__(self, state: RetryCallState) -> float:
+        hint = _hint(state)
+        return min(hint, self.cap) if hint is not None else self.fallback(state)
+
+
+class stop_if_wait_exceeds(stop_base):
+    """Stop when the vendor asks for a longer wait than the cap: the caller moves on instead."""
+
+    def __init__(self, cap: float = WAIT_CAP) -> None:
+        self.cap = cap
+
+    def __call__(self, state: RetryCallState) -> bool:
+        hint = _hint(state)
+        return hint is not None and hint > self.cap
+
+
+def policy(num_retries: int | None, *, cap: float = WAIT_CAP) -> AsyncRetrying:
+    """Full-jitter exponential backoff (0.5 s base, capped), honouring Retry-After, for retryable errors."""
+    retries = DEFAULT_RETRIES if num_retries is None else max(0, int(num_retries))
+    return AsyncRetrying(
+        stop=stop_after_attempt(retries + 1) | stop_if_wait_exceeds(cap),
+        wait=wait_retry_after(wait_random_exponential(multiplier=0.5, max=cap), cap),
+        retry=retry_if_exception(_retryable),
+        sleep=_do_sleep,
+        reraise=True,
+    )

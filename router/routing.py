@@ -1,0 +1,239 @@
+"""Router: deployments grouped by alias, picked by strategy, cooled down on failure, with fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from router import loop
+from router.api import prepare
+from vendors.errors import (
+    AllDeploymentsFailedError,
+    APITimeoutError,
+    ConfigError,
+    ContentPolicyError,
+    ContextWindowExceededError,
+    FareboxError,
+    RateLimitError,
+)
+from vendors.types import Attempt
+
+__all__ = ["Deployment", "Router", "RouterConfig"]
+
+Strategy = Literal["ordered", "lowest-cost", "lowest-latency", "weighted"]
+
+
+class Deployment(BaseModel):
+    """One place an alias can be served: a model at a vendor with its own key, base URL and effort."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alias: str
+    model: str
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    region: str | None = None
+    wire: str | None = None
+    weight: float = Field(default=1.0, gt=0)
+    reasoning_effort: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.alias}:{self.model}"
+
+
+class RouterConfig(BaseModel):
+    """The validated shape of a Router (and of farebox.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deployments: list[Deployment]
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    context_window_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    content_policy_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    strategy: Strategy = "ordered"
+    num_retries: int = Field(default=2, ge=0)
+    cooldown_s: float = Field(default=30.0, ge=0)
+    allowed_fails: int = Field(default=3, ge=1)
+    fail_window_s: float = Field(default=60.0, gt=0)
+    timeout: float | None = Field(default=None, gt=0)
+    deadline: float | None = Field(default=None, gt=0)
+
+    @field_validator("deployments")
+    @classmethod
+    def _not_empty(cls, value: list[Deployment]) -> list[Deployment]:
+        if not value:
+            raise ValueError("at least one deployment is needed")
+        return value
+
+
+class _Health:
+    __slots__ = ("cooled_until", "fails", "latency")
+
+    def __init__(self) -> None:
+        self.fails: deque[float] = deque()
+        self.cooled_until = 0.0
+        self.latency: float | None = None
+
+
+class Router:
+    """Aliases over deployments; `completion`/`acompletion` take an alias (or any model name)."""
+
+    def __init__(self, deployments: Iterable[Mapping[str, Any] | Deployment] | None = None, **options: Any) -> None:
+        self.config = RouterConfig(deployments=list(deployments or []), **options)
+        self._groups: dict[str, list[Deployment]] = {}
+        for dep in self.config.deployments:
+            self._groups.setdefault(dep.alias, []).append(dep)
+        for table in (self.config.fallbacks, self.config.context_window_fallbacks,
+                      self.config.content_policy_fallbacks):
+            for alias, targets in table.items():
+                for name in [alias, *targets]:
+                    if name not in self._groups:
+                        raise ConfigError(f"fallback names unknown alias {name!r}; aliases: {', '.join(self._groups)}")
+        self._health: dict[str, _Health] = {d.label: _Health() for d in self.config.deployments}
+        self._lock = threading.Lock()
+        self._rng = random.Random()
+
+    @classmethod
+    def from_file(cls, path: str) -> Router:
+        """A Router from a YAML or JSON file; `${ENV_VAR}` values are read from the environment."""
+        from router.config import load_config
+
+        return cls(**load_config(path))
+
+    # -- health ------------------------------------------------------------------------------------
+    def cooled_down(self, dep: Deployment, now: float | None = None) -> bool:
+        return self._health[dep.label].cooled_until > (time.monotonic() if now is None else now)
+
+    def _failed(self, dep: Deployment, exc: FareboxError) -> None:
+        now = time.monotonic()
+        with self._lock:
+            health = self._health[dep.label]
+            if isinstance(exc, RateLimitError) and exc.retry_after:
+                health.cooled_until = max(health.cooled_until, now + exc.retry_after)
+                return
+            health.fails.append(now)
+            while health.fails and health.fails[0] < now - self.config.fail_window_s:
+                health.fails.popleft()
+            if len(health.fails) >= self.config.allowed_fails or not exc.retryable:
+                health.cooled_until = max(health.cooled_until, now + self.config.cooldown_s)
+                health.fails.clear()
+
+    def _succeeded(self, dep: Deployment, latency: float) -> None:
+        with self._lock:
+            health = self._health[dep.label]
+            health.latency = latency if health.latency is None else 0.7 * health.latency + 0.3 * latency
+
+    # -- choice ------------------------------------------------------------------------------------
+    def _order(self, alias: str, messages: Any, kwargs: Mapping[str, Any]) -> list[Deployment]:
+        deps = list(self._groups[alias])
+        strategy = self.config.strategy
+        if strategy == "weighted":
+            pool, out = deps[:], []
+            while pool:
+                pick = self._rng.choices(pool, weights=[d.weight for d in pool])[0]
+                pool.remove(pick)
+                out.append(pick)
+            return out
+        if strategy == "lowest-latency":
+            return sorted(deps, key=lambda d: self._health[d.label].latency or 0.0)
+        if strategy == "lowest-cost":
+            from router.estimate import expected_cost
+
+            return sorted(deps, key=lambda d: expected_cost(d.model, messages, kwargs))
+        return deps
+
+    def _plan(self, alias: str) -> list[str]:
+        return [alias, *self.config.fallbacks.get(alias, [])]
+
+    # -- calls -------------------------------------------------------------------------------------
+    async def acompletion(self, model: str, messages: Any, *, stream: bool = False, **kwargs: Any) -> Any:
+        if model not in self._groups:
+            from router.api import acompletion
+
+            return await acompletion(model, messages, stream=stream, **kwargs)
+        deadline = kwargs.pop("deadline", None) or self.config.deadline
+        if deadline is None:
+            return await self._route(model, messages, stream, kwargs)
+        try:
+            async with asyncio.timeout(deadline):
+                return await self._route(model, messages, stream, kwargs)
+        except TimeoutError as exc:
+            raise APITimeoutError(f"deadline of {deadline:g}s passed before any deployment answered") from exc
+
+    async def _route(self, alias: str, messages: Any, stream: bool, kwargs: dict[str, Any]) -> Any:
+        attempts: list[Attempt] = []
+        plan, seen, skipped = self._plan(alias), set(), []
+        last: FareboxError | None = None
+        while plan:
+            group = plan.pop(0)
+            if group in seen:
+                continue
+            seen.add(group)
+            for dep in self._order(group, messages, kwargs):
+                if self.cooled_down(dep):
+                    skipped.append(dep.label)
+                    continue
+                try:
+                    return await self._try(dep, group, messages, stream, kwargs, attempts)
+                except ContextWindowExceededError as exc:
+                    last = exc
+                    plan[:0] = self.config.context_window_fallbacks.get(group, [])
+                    break
+                except ContentPolicyError as exc:
+                    last = exc
+                    plan[:0] = self.config.content_policy_fallbacks.get(group, [])
+                    break
+                except FareboxError as exc:
+                    last = exc
+                    if not exc.fallback_ok:
+                        raise
+                    self._failed(dep, exc)
+        note = f"; cooling down: {', '.join(skipped)}" if skipped else ""
+        reason = f"{type(last).__name__}: {last}" if last else "no deployment available"
+        raise AllDeploymentsFailedError(f"every deployment for {alias!r} failed (last: {reason}){note}",
+                                        attempts=attempts, model=alias)
+
+    async def _try(self, dep: Deployment, group: str, messages: Any, stream: bool, kwargs: dict[str, Any],
+                   attempts: list[Attempt]) -> Any:
+        options = {**dep.params, **kwargs}
+        options.setdefault("num_retries", self.config.num_retries)
+        options.setdefault("timeout", self.config.timeout)
+        if dep.reasoning_effort is not None:
+            options.setdefault("reasoning_effort", dep.reasoning_effort)
+        started = time.perf_counter()
+        try:
+            call = prepare(dep.model, messages, api_key=dep.api_key.get_secret_value() if dep.api_key else None,
+                           base_url=dep.base_url, region=dep.region, wire=dep.wire, stream=stream, alias=group,
+                           attempts=attempts, **options)
+        except ConfigError as exc:
+            attempts.append(Attempt(vendor=exc.vendor or "", model=dep.model, base_url=dep.base_url or "",
+                                    error=type(exc).__name__, message=str(exc), alias=group, deployment=dep.label))
+            raise
+        if stream:
+            from router.streaming import open_stream
+
+            result: Any = await open_stream(call)
+        else:
+            result = await call.run()
+        for attempt in attempts:
+            attempt.deployment = attempt.deployment or dep.label
+        self._succeeded(dep, time.perf_counter() - started)
+        return result
+
+    def completion(self, model: str, messages: Any, *, stream: bool = False, **kwargs: Any) -> Any:
+        """The sync form of `acompletion`, safe from any thread."""
+        if stream:
+            from router.streaming import SyncStream
+
+            return SyncStream(loop.run(self.acompletion(model, messages, stream=True, **kwargs)))
+        return loop.run(self.acompletion(model, messages, **kwargs))

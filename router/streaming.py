@@ -1,0 +1,217 @@
+"""Streams: an async iterator over a live response, and a sync iterator fed from the background loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import time
+from collections import deque
+from typing import Any
+
+import aiohttp
+
+from router import costing, loop, transport
+from router.call import Call
+from vendors.accumulate import Accumulator
+from vendors.error_map import decode_error
+from vendors.errors import FareboxError
+from vendors.sse import SSEParser
+from vendors.types import Chunk, Response
+
+__all__ = ["AsyncStream", "SyncStream", "open_stream"]
+
+
+class AsyncStream:
+    """`async for chunk in stream`; `stream.response` is the assembled Response after the end."""
+
+    def __init__(self, call: Call, resp: aiohttp.ClientResponse, started: float) -> None:
+        self._call = call
+        self._resp = resp
+        self._started = started
+        self._parser = SSEParser()
+        self._decoder = call.codec.StreamDecoder(call.target.spec, model=call.target.model)
+        self._acc = Accumulator(vendor=call.target.vendor, model=call.target.model)
+        self._pending: deque[Chunk] = deque()
+        self._eof = False
+        self._closed = False
+        self._usage_seen = False
+        self.delivered = 0
+        self.first_chunk_s: float | None = None
+        self.response: Response | None = None
+
+    def __aiter__(self) -> AsyncStream:
+        return self
+
+    async def __aenter__(self) -> AsyncStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _fill(self) -> None:
+        """Read until at least one chunk is pending or the stream ended."""
+        call, content = self._call, self._resp.content
+        while not self._pending and not self._eof:
+            try:
+                data = await content.readany()
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+                raise transport.connection_error(exc, vendor=call.target.vendor, model=call.target.model) from exc
+            if data:
+                for event, payload in self._parser.feed(data):
+                    self._take(self._decoder.feed(event, payload))
+                continue
+            for event, payload in self._parser.close():
+                self._take(self._decoder.feed(event, payload))
+            self._take(self._decoder.finish())
+            self._eof = True
+            self._finalize()
+
+    def _take(self, chunks: list[Chunk]) -> None:
+        for chunk in chunks:
+            self._acc.add(chunk)
+            if chunk.usage is not None:
+                self._usage_seen = True
+                chunk.cost = costing.cost_for(self._call.target, chunk.usage, self._call.req)
+            self._pending.append(chunk)
+
+    def _finalize(self) -> None:
+        call, acc = self._call, self._acc
+        if not self._usage_seen:
+            acc.usage = costing.estimate_usage(call.target, call.req, text=acc.text, reasoning=acc.reasoning,
+                                               tool_calls=acc.tool_calls())
+            final = Chunk(id=acc.id, created=acc.created, model=acc.model, vendor=call.target.vendor,
+                          usage=acc.usage, cost=costing.cost_for(call.target, acc.usage, call.req))
+            self._pending.append(final)
+        resp = acc.response()
+        resp.cost = self._pending[-1].cost if self._pending else None
+        if resp.cost is None and acc.usage is not None:
+            resp.cost = costing.cost_for(call.target, acc.usage, call.req)
+        call.record(self._started, self._resp.status, None, resp.cost)
+        self.response = call.finish(resp)
+        self._release()
+
+    async def __anext__(self) -> Chunk:
+        if not self._pending:
+            if self._eof or self._closed:
+                raise StopAsyncIteration
+            try:
+                await self._fill()
+            except BaseException as exc:
+                if isinstance(exc, FareboxError):
+                    self._call.record(self._started, self._resp.status, exc)
+                self._release()
+                self._closed = True
+                raise
+            if not self._pending:
+                raise StopAsyncIteration
+        chunk = self._pending.popleft()
+        if self.delivered == 0:
+            self.first_chunk_s = time.perf_counter() - self._started
+        self.delivered += 1
+        return chunk
+
+    async def prime(self) -> None:
+        """Read up to the first chunk, so failures before it can still be retried."""
+        await self._fill()
+
+    def _release(self) -> None:
+        if not self._resp.closed:
+            if self._eof:
+                self._resp.release()
+            else:
+                self._resp.close()  # unread bytes: the connection cannot be reused
+
+    async def aclose(self) -> None:
+        """Stop early; the connection is released."""
+        self._closed = True
+        self._release()
+
+
+async def open_stream(call: Call) -> AsyncStream:
+    """Open the stream with retries up to its first chunk (nothing reached the caller yet)."""
+    from router import retry
+
+    t = call.target
+    async for attempt in retry.policy(call.num_retries):
+        with attempt:
+            started = time.perf_counter()
+            status = None
+            try:
+                tp = await transport.for_running_loop()
+                resp = await tp.open(t.url, t.headers, call.body, timeout=call.timeout, vendor=t.vendor, model=t.model)
+                status = resp.status
+                if status >= 400:
+                    raw = await resp.read()
+                    resp.release()
+                    raise decode_error(status, raw, resp.headers, t.spec, model=t.model)
+                stream = AsyncStream(call, resp, started)
+                await stream.prime()
+            except BaseException as exc:
+                if not call.attempts or call.attempts[-1].ok or status is None or status >= 400:
+                    call.record(started, status, exc)
+                raise
+    return stream
+
+
+_END = object()
+
+
+class SyncStream:
+    """`for chunk in stream` from any thread; the async stream runs on the background loop."""
+
+    def __init__(self, astream: AsyncStream) -> None:
+        self._astream = astream
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._done = False
+        self._task = asyncio.run_coroutine_threadsafe(self._pump(), loop.loop())
+
+    async def _pump(self) -> None:
+        try:
+            async for chunk in self._astream:
+                self._queue.put(chunk)
+        except BaseException as exc:  # delivered to the consuming thread
+            self._queue.put(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        finally:
+            self._queue.put(_END)
+
+    @property
+    def response(self) -> Response | None:
+        return self._astream.response
+
+    def __iter__(self) -> SyncStream:
+        return self
+
+    def __next__(self) -> Chunk:
+        if self._done:
+            raise StopIteration
+        item = self._queue.get()
+        if item is _END:
+            self._done = True
+            raise StopIteration
+        if isinstance(item, BaseException):
+            self._done = True
+            raise item
+        return item
+
+    def __enter__(self) -> SyncStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop early and release the connection."""
+        if self._done:
+            return
+        self._done = True
+        self._task.cancel()
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(self._astream.aclose(), loop.loop()).result(5)
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            if not self._done:
+                self.close()

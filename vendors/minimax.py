@@ -1,0 +1,95 @@
+"""MiniMax: OpenAI- and Anthropic-compatible surfaces, global (minimax.io) and CN (minimaxi.com) regions."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from vendors import errors as e
+from vendors.profiles import anthropic_surface, effort_lookup, openai_surface
+from vendors.spec import Caps, Quirks, RequestContext, VendorSpec, Wire, frozen_map
+
+# Code table: VENDORS.md §1.8 (vendor errorcode pages + observed replies), checked 2026-11-21.
+_CODES: dict[int, type[e.FareboxError]] = {
+    1000: e.ServiceUnavailableError, 1001: e.APITimeoutError, 1013: e.ServiceUnavailableError,
+    1024: e.ServiceUnavailableError, 1033: e.ServiceUnavailableError,
+    1002: e.RateLimitError, 1041: e.RateLimitError, 2045: e.RateLimitError, 2056: e.RateLimitError,
+    1004: e.AuthenticationError, 2049: e.AuthenticationError,
+    1008: e.InsufficientBalanceError, 1028: e.InsufficientBalanceError, 1030: e.InsufficientBalanceError,
+    1026: e.ContentPolicyError, 1027: e.ContentPolicyError,
+    1039: e.ContextWindowExceededError, 1042: e.InvalidRequestError, 2013: e.InvalidRequestError,
+    2061: e.PermissionDeniedError,
+}
+_HINTS = {
+    2049: "a MiniMax key works only with its own region's host: keys from platform.minimaxi.com need "
+          "region='cn' (api.minimaxi.com), keys from platform.minimax.io need region='global' (api.minimax.io)",
+    1004: "check the key, and that its region matches the host (region='cn' or 'global')",
+    1008: "top up the MiniMax account, or use a Token Plan (sk-cp-) key",
+    2061: "this model is not part of your Token Plan; use the base model or a pay-as-you-go (sk-api-) key",
+}
+_RESETS = re.compile(r"resets at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")
+
+
+def error_code(status: int, code: int | str | None, message: str) -> tuple[Any, str | None, float | None] | None:
+    """Refine by MiniMax's numeric code: `base_resp.status_code` or the "(NNNN)" suffix (§1.8)."""
+    if not isinstance(code, int) or code not in _CODES:
+        return None
+    cls, hint, retry_after = _CODES[code], _HINTS.get(code), None
+    if code == 2013:
+        if "context window" in message or "context length" in message:
+            cls = e.ContextWindowExceededError
+        elif "role: system" in message:
+            hint = "MiniMax accepts one system message, and only as the first message"
+    if code == 2056:
+        hint = ("the Token Plan's 5-hour window is used up; Token Plan (sk-cp-) keys may not cover "
+                "-highspeed models: use the base model or a pay-as-you-go (sk-api-) key")
+        match = _RESETS.search(message)
+        if match:
+            reset = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            retry_after = max(0.0, (reset - datetime.now(UTC)).total_seconds())
+    return cls, hint, retry_after
+
+
+def patch_request(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
+    """Last step before send on MiniMax (§1.4)."""
+    if ctx.wire is Wire.OPENAI_CHAT:
+        # Thinking goes to reasoning_details instead of inline <think>; must be a top-level key (§1.4.1).
+        body.setdefault("reasoning_split", True)
+    if ctx.model.startswith("MiniMax-M2") and body.get("temperature") == 0:
+        body["temperature"] = 0.01  # M2.x accepts (0, 1]: 0 is refused (§1.4.9)
+    return body
+
+
+def key_kind(key: str) -> Literal["metered", "plan"]:
+    """`sk-cp-` keys bill a Token Plan quota, not money (§1.2)."""
+    return "plan" if key.startswith("sk-cp-") else "metered"
+
+
+SPEC = VendorSpec(
+    name="minimax",
+    surfaces=(
+        openai_surface({"global": "https://api.minimax.io/v1", "cn": "https://api.minimaxi.com/v1"}),
+        # Bearer on the Anthropic surface too: x-api-key fails with 1033 on CN (§1.2).
+        anthropic_surface({"global": "https://api.minimax.io/anthropic", "cn": "https://api.minimaxi.com/anthropic"}),
+    ),
+    hosts=frozenset({"api.minimax.io", "api.minimaxi.com"}),
+    host_apexes=frozenset({"minimax.io", "minimaxi.com"}),  # both apexes, unlike Reasonix (§1.1, §7.1 rows 33-35)
+    host_regions=frozen_map({"minimaxi.com": "cn", "minimax.io": "global"}),
+    api_key_env="MINIMAX_API_KEY",
+    caps=Caps(
+        params=frozenset({"temperature", "top_p", "max_tokens", "stop", "user", "tools", "tool_choice",
+                          "response_format", "n", "stream_options", "metadata"}),
+        max_tools=128, max_n=1,                               # §1.4.8
+        response_formats=frozenset({"text", "json_object"}),
+        max_tokens_field="max_completion_tokens",             # max_tokens is deprecated (§1.4.4)
+    ),
+    quirks=Quirks(think_tags=True, reasoning_details=True, canonical_tool_args=True, content_not_null=True,
+                  single_system_first=True, replay_fields=frozenset({"reasoning_content", "reasoning_details"})),
+    model_effort=effort_lookup("minimax"),  # type: ignore[arg-type]
+    default_max_tokens=8192,
+    patch_request=patch_request,
+    error_code=error_code,
+    key_kind=key_kind,
+    doc="https://platform.minimax.io/docs/api-reference/text-openai-api",
+)

@@ -1,0 +1,148 @@
+"""The declarative shape of a vendor: hosts, surfaces, auth, capabilities, effort and quirk hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from vendors.effort import EffortProfile
+
+    from vendors.errors import FareboxError
+
+
+class Wire(StrEnum):
+    """The two request/response formats Farebox speaks."""
+
+    OPENAI_CHAT = "openai_chat"
+    ANTHROPIC_MESSAGES = "anthropic_messages"
+
+
+def frozen_map(data: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    """A read-only mapping, so a spec stays immutable."""
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Surface:
+    """One endpoint family of a vendor: a wire, its base URL per region, and how it authenticates."""
+
+    wire: Wire
+    base_urls: Mapping[str, str]           # region -> base URL ("global", "cn")
+    path: str                              # appended to the base URL: "/chat/completions", "/v1/messages"
+    auth: Literal["bearer", "x-api-key"] = "bearer"
+    headers: Mapping[str, str] = field(default_factory=frozen_map)  # fixed extra headers
+    base_suffix: str = ""                  # a caller's base URL ending in this selects the surface
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    """What a vendor accepts, checked before a request is sent."""
+
+    # OpenAI-named optional request parameters the vendor accepts.
+    params: frozenset[str] = frozenset(
+        {"temperature", "top_p", "max_tokens", "stop", "user", "tools", "tool_choice",
+         "response_format", "n", "seed", "presence_penalty", "frequency_penalty", "logprobs",
+         "top_logprobs", "logit_bias", "parallel_tool_calls", "stream_options"}
+    )
+    tool_types: frozenset[str] = frozenset({"function"})
+    # Tool types that degrade to another instead of being refused: {"custom": "function"}.
+    tool_degrade: Mapping[str, str] = field(default_factory=frozen_map)
+    max_tools: int | None = None
+    tool_choice: frozenset[str] = frozenset({"auto", "none", "required", "function"})
+    response_formats: frozenset[str] = frozenset({"text", "json_object", "json_schema"})
+    stream_usage: bool = True              # accepts stream_options.include_usage
+    max_tokens_field: str = "max_tokens"   # the name the wire wants for the output cap
+    max_n: int | None = None               # e.g. MiniMax: n must be 1
+    vision: bool = True                    # image parts accepted
+
+
+@dataclass(frozen=True, slots=True)
+class Quirks:
+    """Small wire differences the OpenAI-chat codec honours; each field cites its source."""
+
+    think_tags: bool = False            # leading <think>…</think> in content is reasoning (MiniMax §1.5)
+    reasoning_details: bool = False     # reasoning in reasoning_details[].text, cumulative or not (§1.5)
+    replay_reasoning: bool = False      # assistant tool-call turns must carry reasoning_content (§2.3)
+    empty_reasoning_placeholder: str = ""   # what to send when that reasoning was lost
+    canonical_tool_args: bool = False   # re-serialise history tool-call arguments, "" -> "{}" (§1.4.5)
+    content_not_null: bool = False      # send "" instead of null content on tool-call turns (§1.4.7)
+    single_system_first: bool = False   # only one system message, first (§1.4.7)
+    # Assistant-message fields sent back in history (others are stripped: OpenAI rejects unknown keys).
+    replay_fields: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A model a vendor is known to serve (from the shared catalogue)."""
+
+    id: str
+    context_window: int | None = None
+    max_output: int | None = None
+    aliases: tuple[str, ...] = ()
+
+
+BodyHook = Callable[[dict[str, Any], "RequestContext"], dict[str, Any]]
+# (HTTP status, vendor code, message) -> (finer class or None, hint or None, retry_after or None), or None.
+ErrorHook = Callable[
+    [int, "int | str | None", str], "tuple[type[FareboxError] | None, str | None, float | None] | None"
+]
+KeyKindHook = Callable[[str], Literal["metered", "plan"]]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What a hook may know about the request being built."""
+
+    model: str
+    wire: Wire
+    region: str | None = None
+    stream: bool = False
+    key_kind: Literal["metered", "plan"] = "metered"
+
+
+@dataclass(frozen=True, slots=True)
+class VendorSpec:
+    """Everything Farebox knows about one vendor, as data plus a few pure hooks."""
+
+    name: str                                   # registry key, error label, "name/" model prefix
+    surfaces: tuple[Surface, ...]               # the first is the default
+    hosts: frozenset[str] = frozenset()         # canonical hostnames, exact match
+    host_apexes: frozenset[str] = frozenset()   # any subdomain of these; the bare apex is not matched
+    host_regions: Mapping[str, str] = field(default_factory=frozen_map)  # host or apex -> region
+    api_key_env: str = ""
+    key_required: bool = True
+    default_region: str = "global"
+    caps: Caps = Caps()
+    quirks: Quirks = Quirks()
+    effort: EffortProfile | None = None
+    model_effort: Callable[[str, Wire], EffortProfile | None] | None = None  # per model/wire, else `effort`
+    default_max_tokens: int = 4096              # for wires that require max_tokens
+    patch_request: BodyHook | None = None       # dict -> dict, last step before send
+    error_code: ErrorHook | None = None         # vendor error body -> finer error class
+    key_kind: KeyKindHook | None = None         # "plan" for subscription keys
+    param_check: Callable[[str, Mapping[str, Any]], list[tuple[str, str]]] | None = None
+    doc: str = ""
+
+    def surface(self, wire: Wire | None = None) -> Surface:
+        """The surface for `wire` (default: the first)."""
+        if wire is None:
+            return self.surfaces[0]
+        for surface in self.surfaces:
+            if surface.wire == wire:
+                return surface
+        raise KeyError(wire)
+
+    def wires(self) -> tuple[Wire, ...]:
+        return tuple(s.wire for s in self.surfaces)
+
+    def effort_for(self, model: str, wire: Wire | None = None) -> EffortProfile | None:
+        """The effort profile for `model` on `wire`: a model-specific one, else the vendor's."""
+        if self.model_effort is not None:
+            profile = self.model_effort(model, wire or self.surfaces[0].wire)
+            if profile is not None:
+                return profile
+        return self.effort

@@ -1,0 +1,143 @@
+"""The OpenAI-shaped objects every wire decodes into: Response, Chunk, Usage, Attempt, ChatRequest."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True)
+
+
+class FunctionCall(_Model):
+    name: str | None = None
+    arguments: str = ""
+
+
+class ToolCall(_Model):
+    """An OpenAI-shaped tool call; in stream deltas `index` says which call a fragment extends."""
+
+    index: int | None = None
+    id: str | None = None
+    type: str = "function"
+    function: FunctionCall = Field(default_factory=FunctionCall)
+
+
+class Message(_Model):
+    """The assistant's message. Passing it back in `messages` round-trips everything on it."""
+
+    role: str = "assistant"
+    content: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    # Anthropic-wire thinking blocks exactly as received (signatures included), for replay.
+    thinking_blocks: list[dict[str, Any]] | None = None
+    # MiniMax reasoning_details as received, for replay on the OpenAI-compatible surface.
+    reasoning_details: list[dict[str, Any]] | None = None
+
+    def to_request(self) -> dict[str, Any]:
+        """This message as a request `messages` entry."""
+        return self.model_dump(exclude_none=True)
+
+
+class Choice(_Model):
+    index: int = 0
+    message: Message = Field(default_factory=Message)
+    finish_reason: str | None = None
+
+
+class Usage(_Model):
+    """Token counts. prompt_tokens includes cached and cache-write tokens; completion includes reasoning."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    estimated: bool = False
+
+
+class Attempt(_Model):
+    """One try at one deployment, successful or not."""
+
+    vendor: str
+    model: str
+    base_url: str
+    status: int | None = None       # HTTP status, None when no reply came
+    ok: bool = False
+    error: str | None = None        # error class name
+    message: str | None = None
+    vendor_code: int | str | None = None
+    latency_s: float = 0.0
+    cost: Any = None                # pricing.Cost when the vendor billed the attempt
+    alias: str | None = None
+    deployment: str | None = None
+
+
+class Response(_Model):
+    """A chat completion, OpenAI-shaped, plus vendor, cost and the attempts that led to it."""
+
+    id: str = ""
+    object: str = "chat.completion"
+    created: int = Field(default_factory=lambda: int(time.time()))
+    model: str = ""
+    vendor: str = ""
+    choices: list[Choice] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    cost: Any = None                # pricing.Cost, None when the model has no price
+    attempts: list[Attempt] = Field(default_factory=list)
+    effort: dict[str, Any] | None = None        # what reasoning control was sent (see vendors.effort)
+    dropped_params: list[str] = Field(default_factory=list)
+    alias: str | None = None
+
+    @property
+    def message(self) -> Message:
+        return self.choices[0].message
+
+
+class Delta(_Model):
+    role: str | None = None
+    content: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    thinking_blocks: list[dict[str, Any]] | None = None
+    reasoning_details: list[dict[str, Any]] | None = None
+
+
+class ChunkChoice(_Model):
+    index: int = 0
+    delta: Delta = Field(default_factory=Delta)
+    finish_reason: str | None = None
+
+
+class Chunk(_Model):
+    """One streamed piece. The last chunk of a stream carries `usage` and `cost`."""
+
+    id: str = ""
+    object: str = "chat.completion.chunk"
+    created: int = 0
+    model: str = ""
+    vendor: str = ""
+    choices: list[ChunkChoice] = Field(default_factory=list)
+    usage: Usage | None = None
+    cost: Any = None
+
+
+@dataclass(slots=True)
+class ChatRequest:
+    """A request after resolution and checks, in OpenAI vocabulary, ready for a codec."""
+
+    model: str                                   # the vendor's model id
+    messages: list[dict[str, Any]]
+    stream: bool = False
+    params: dict[str, Any] = field(default_factory=dict)      # only the parameters the caller gave
+    extra_body: dict[str, Any] = field(default_factory=dict)  # top-level body keys, verbatim
+    effort_body: dict[str, Any] = field(default_factory=dict)  # reasoning fragment for this wire
+    include_usage: bool = True

@@ -1,0 +1,55 @@
+"""Zhipu GLM: open.bigmodel.cn (cn) and api.z.ai (global), OpenAI-compatible under /api/paas/v4."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vendors import errors as e
+from vendors.profiles import anthropic_surface, effort_lookup, openai_surface
+from vendors.spec import Caps, Quirks, VendorSpec, frozen_map
+
+
+def error_code(status: int, code: int | str | None, message: str) -> tuple[Any, str | None, float | None] | None:
+    """Zhipu's numeric `error.code` ranges (VENDORS.md §3, docs.z.ai api-code), checked 2026-11-21."""
+    if not isinstance(code, int):
+        return None
+    if 1000 <= code <= 1004:
+        return e.AuthenticationError, "check ZHIPUAI_API_KEY and the region (open.bigmodel.cn vs api.z.ai)", None
+    if code in (1113, 1121) or (1110 <= code <= 1121 and "balance" in message.lower()):
+        return e.InsufficientBalanceError, None, None
+    if 1110 <= code <= 1121:
+        return e.PermissionDeniedError, None, None
+    if code == 1211:
+        return e.NotFoundError, None, None
+    if code == 1261:
+        return e.ContextWindowExceededError, None, None
+    if 1200 <= code <= 1234:
+        return e.InvalidRequestError, None, None
+    if code == 1301:
+        return e.ContentPolicyError, None, None
+    if 1300 <= code <= 1309:
+        return e.RateLimitError, None, None
+    return None
+
+
+SPEC = VendorSpec(
+    name="zhipu",
+    surfaces=(
+        openai_surface({"global": "https://api.z.ai/api/paas/v4", "cn": "https://open.bigmodel.cn/api/paas/v4"}),
+        anthropic_surface({"global": "https://api.z.ai/api/anthropic", "cn": "https://open.bigmodel.cn/api/anthropic"}),
+    ),
+    hosts=frozenset({"open.bigmodel.cn", "api.z.ai"}),
+    host_apexes=frozenset({"bigmodel.cn", "z.ai"}),  # subdomains match, bare apexes do not (§3)
+    host_regions=frozen_map({"bigmodel.cn": "cn", "z.ai": "global"}),
+    api_key_env="ZHIPUAI_API_KEY",
+    caps=Caps(
+        tool_choice=frozenset({"auto", "none"}),     # GodeX: auto/none only (§3)
+        response_formats=frozenset({"text", "json_object"}),
+        stream_usage=False,                           # agentscope drops stream_options (§3); GLM sends usage anyway
+        max_tools=128,
+    ),
+    quirks=Quirks(replay_fields=frozenset({"reasoning_content"})),  # interleaved thinking replays it (§3)
+    model_effort=effort_lookup("zhipu"),  # type: ignore[arg-type]
+    error_code=error_code,
+    doc="https://docs.z.ai/api-reference/llm/chat-completion",
+)
