@@ -9,7 +9,7 @@ from typing import Any
 from router.resolve import Target
 from vendors.types import ChatRequest, Usage
 
-__all__ = ["billed_cost", "cost_for", "estimate_usage"]
+__all__ = ["billed_cost", "cost_for", "estimate_usage", "load_encodings"]
 
 log = logging.getLogger("farebox")
 _warned: set[tuple[str, str]] = set()
@@ -41,12 +41,27 @@ def billed_cost(target: Target, exc: BaseException) -> Any:
     return cost_for(target, usage) if isinstance(usage, Usage) else None
 
 
+_ready: set[str] = set()
+
+
+async def load_encodings(target: Target) -> None:
+    """Load the BPE table a target's estimates need in a worker thread, so the event loop never blocks."""
+    from pricing.tokens import encoding_name_for, load_encoding
+
+    name = encoding_name_for(f"{target.vendor}/{target.catalogue_id or target.model}")
+    if name not in _ready:
+        import asyncio
+
+        await asyncio.to_thread(load_encoding, name)
+        _ready.add(name)
+
+
 def estimate_usage(target: Target, req: ChatRequest, *, text: str, reasoning: str, tool_calls: list[Any]) -> Usage:
     """Tokens counted with tiktoken over what was sent and received; marked estimated."""
     import pricing
 
     calls = [c.model_dump() if hasattr(c, "model_dump") else c for c in tool_calls]
-    counts = pricing.estimate_usage(target.catalogue_id or target.model, messages=req.messages,
+    counts = pricing.estimate_usage(f"{target.vendor}/{target.catalogue_id or target.model}", messages=req.messages,
                                     tools=req.params.get("tools"), output_text=text, reasoning_text=reasoning,
                                     tool_calls=calls)
     prompt, completion = int(counts["prompt_tokens"]), int(counts["completion_tokens"])

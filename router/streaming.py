@@ -64,6 +64,8 @@ class AsyncStream:
             for event, payload in self._parser.close():
                 self._take(self._decoder.feed(event, payload))
             self._take(self._decoder.finish())
+            if not self._usage_seen:
+                await costing.load_encodings(call.target)
             self._eof = True
             self._finalize()
 

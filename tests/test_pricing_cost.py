@@ -37,6 +37,8 @@ def _usage(prompt=0, completion=0, cached=0, write=0, reasoning=0, **extra) -> d
 
 
 # Every expected number below was worked out by hand: tokens x USD-per-million / 1,000,000.
+# Columns: model, at, usage, (input, cache_read, cache_write, output, reasoning, total), tier.
+# fmt: off
 PINS = [
     pytest.param(
         # VENDORS.md 7.4 example: 170 prompt (157 cached), 303 completion.
@@ -155,6 +157,7 @@ PINS = [
         id="zhipu-free",
     ),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("model", "at", "usage", "expected", "tier"), PINS)
@@ -174,14 +177,29 @@ def test_cost_records_the_row_and_tokens_it_used():
 
 
 def test_unpriced_cache_is_billed_at_input_price():
-    pricing.load_overrides({"model": [{
-        "vendor": "compatible", "id": "plain", "input_mtok": "2", "output_mtok": "4",
-        "context_window": 1000, "checked": "2026-11-21", "source": "internal",
-    }]})
+    pricing.load_overrides(
+        {
+            "model": [
+                {
+                    "vendor": "compatible",
+                    "id": "plain",
+                    "input_mtok": "2",
+                    "output_mtok": "4",
+                    "context_window": 1000,
+                    "checked": "2026-11-21",
+                    "source": "internal",
+                }
+            ]
+        }
+    )
     # 10 x 2 = 20; 30 x 2 = 60; 60 x 2 = 120; 5 x 4 = 20
     cost = pricing.cost("compatible/plain", _usage(100, 5, cached=30, write=60))
     assert (cost.input, cost.cache_read, cost.cache_write, cost.output) == (
-        D("0.00002"), D("0.00006"), D("0.00012"), D("0.00002"))
+        D("0.00002"),
+        D("0.00006"),
+        D("0.00012"),
+        D("0.00002"),
+    )
     assert cost.total == D("0.00022")
 
 
@@ -190,7 +208,11 @@ def test_plan_billing_is_zero_money_but_keeps_tokens():
     assert cost.billing == "plan"
     assert {cost.input, cost.cache_read, cost.cache_write, cost.output, cost.reasoning, cost.total} == {D("0")}
     assert (cost.prompt_tokens, cost.completion_tokens, cost.cached_tokens, cost.reasoning_tokens) == (
-        10_000, 1_000, 2_000, 300)
+        10_000,
+        1_000,
+        2_000,
+        300,
+    )
     assert str(cost) == "$0.000000 (plan)"
 
 
@@ -297,8 +319,12 @@ def test_cost_is_non_negative_and_total_is_the_sum_of_parts(model, usage):
 
 
 @PROPERTY_SETTINGS
-@given(model=st.sampled_from(KEYS), usage=usages(), extra=st.integers(min_value=1, max_value=500_000),
-       field=st.sampled_from(["fresh", "cached", "write", "completion", "reasoning"]))
+@given(
+    model=st.sampled_from(KEYS),
+    usage=usages(),
+    extra=st.integers(min_value=1, max_value=500_000),
+    field=st.sampled_from(["fresh", "cached", "write", "completion", "reasoning"]),
+)
 def test_cost_is_monotone_in_each_token_count(model, usage, extra, field):
     more = dict(usage)
     bumps = {
@@ -320,9 +346,12 @@ def test_cost_is_exact_per_million(model, usage):
     row = pricing.price(model)
     rates = row.tier_for(usage["prompt_tokens"]) or row
     fresh = usage["prompt_tokens"] - usage["cached_tokens"] - usage["cache_write_tokens"]
-    micro = (fresh * rates.input + usage["cached_tokens"] * (rates.cache_read if rates.cache_read is not None
-             else rates.input) + usage["cache_write_tokens"] * (rates.cache_write if rates.cache_write is not None
-             else rates.input) + usage["completion_tokens"] * rates.output)
+    micro = (
+        fresh * rates.input
+        + usage["cached_tokens"] * (rates.cache_read if rates.cache_read is not None else rates.input)
+        + usage["cache_write_tokens"] * (rates.cache_write if rates.cache_write is not None else rates.input)
+        + usage["completion_tokens"] * rates.output
+    )
     assert cost.total * 1_000_000 == micro
 
 

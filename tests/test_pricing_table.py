@@ -71,13 +71,38 @@ def test_models_lists_one_current_row_per_model():
 @pytest.mark.parametrize(
     ("vendor", "ids"),
     [
-        ("minimax", {"MiniMax-M3", "MiniMax-M2.7", "MiniMax-M2.7-highspeed", "MiniMax-M2.5", "MiniMax-M2.1",
-                     "MiniMax-M2.5-highspeed", "MiniMax-M2.1-highspeed", "MiniMax-M2.1-lightning", "MiniMax-M2"}),
+        (
+            "minimax",
+            {
+                "MiniMax-M3",
+                "MiniMax-M2.7",
+                "MiniMax-M2.7-highspeed",
+                "MiniMax-M2.5",
+                "MiniMax-M2.1",
+                "MiniMax-M2.5-highspeed",
+                "MiniMax-M2.1-highspeed",
+                "MiniMax-M2.1-lightning",
+                "MiniMax-M2",
+            },
+        ),
         ("deepseek", {"deepseek-v4-flash", "deepseek-v4-pro"}),
         ("zhipu", {"glm-5.2", "glm-5.1", "glm-5", "glm-4.7", "glm-4.6", "glm-4.7-flash", "glm-4.5-air"}),
         ("moonshot", {"kimi-k3", "kimi-k2.6", "kimi-k2.5"}),
-        ("openai", {"gpt-5.1", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4o",
-                    "gpt-4o-mini", "o3", "o4-mini"}),
+        (
+            "openai",
+            {
+                "gpt-5.1",
+                "gpt-5",
+                "gpt-5-mini",
+                "gpt-5-nano",
+                "gpt-4.1",
+                "gpt-4.1-mini",
+                "gpt-4o",
+                "gpt-4o-mini",
+                "o3",
+                "o4-mini",
+            },
+        ),
         ("anthropic", {"claude-opus-4-1", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-3-5-haiku"}),
     ],
 )
@@ -184,21 +209,38 @@ def test_typo_in_alias_suggests_the_model():
     [
         ('input_mtok = "0.1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"', r"output_mtok.*Field required"),
         ('input_mtok = 0.1\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"', "strings"),
-        ('input_mtok = "-0.5"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"',
-         "negative price"),
-        ('input_mtok = "abc"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"',
-         "not a decimal"),
-        ('input_mtok = "1"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"\ncolour = 1',
-         r"colour.*Extra inputs"),
-        ('input_mtok = "1"\noutput_mtok = "1"\ncontext_window = 0\nchecked = 2026-01-01\nsource = "x"',
-         "context_window"),
-        ('input_mtok = "1"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"\n'
-         "valid_from = 2026-02-01\nvalid_until = 2026-01-01", "valid_from must be before valid_until"),
-        ('input_mtok = "1"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"\n'
-         'tiers = [{ above_tokens = 5, input_mtok = "2", output_mtok = "2" }, '
-         '{ above_tokens = 3, input_mtok = "3", output_mtok = "3" }]', "strictly increasing"),
-        ('input_mtok = "1"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"\n'
-         'tiers = [{ above_tokens = 5, input_mtok = "-2", output_mtok = "2" }]', r"tiers\.0\.input_mtok.*negative"),
+        (
+            'input_mtok = "-0.5"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"',
+            "negative price",
+        ),
+        (
+            'input_mtok = "abc"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"',
+            "not a decimal",
+        ),
+        (
+            'input_mtok = "1"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"\ncolour = 1',
+            r"colour.*Extra inputs",
+        ),
+        (
+            'input_mtok = "1"\noutput_mtok = "1"\ncontext_window = 0\nchecked = 2026-01-01\nsource = "x"',
+            "context_window",
+        ),
+        (
+            'input_mtok = "1"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"\n'
+            "valid_from = 2026-02-01\nvalid_until = 2026-01-01",
+            "valid_from must be before valid_until",
+        ),
+        (
+            'input_mtok = "1"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"\n'
+            'tiers = [{ above_tokens = 5, input_mtok = "2", output_mtok = "2" }, '
+            '{ above_tokens = 3, input_mtok = "3", output_mtok = "3" }]',
+            "strictly increasing",
+        ),
+        (
+            'input_mtok = "1"\noutput_mtok = "1"\ncontext_window = 10\nchecked = 2026-01-01\nsource = "x"\n'
+            'tiers = [{ above_tokens = 5, input_mtok = "-2", output_mtok = "2" }]',
+            r"tiers\.0\.input_mtok.*negative",
+        ),
     ],
 )
 def test_bad_row_names_file_row_and_field(tmp_path: Path, body: str, expected: str):
@@ -238,8 +280,9 @@ def test_duplicate_rows_with_overlapping_windows_fail(tmp_path: Path):
 
 def test_dated_history_without_overlap_is_fine(tmp_path: Path):
     first = GOOD_ROW.replace('source = "https://example.com/prices"', 'source = "s"\nvalid_until = 2026-03-01')
-    second = GOOD_ROW.replace('"1.00"', '"1.50"').replace('source = "https://example.com/prices"',
-                                                           'source = "s"\nvalid_from = 2026-03-01')
+    second = GOOD_ROW.replace('"1.00"', '"1.50"').replace(
+        'source = "https://example.com/prices"', 'source = "s"\nvalid_from = 2026-03-01'
+    )
     _write(tmp_path, "acme.toml", first + second)
     assert [r.input for r in load_table(tmp_path)] == [Decimal("1.00"), Decimal("1.50")]
 
@@ -301,7 +344,10 @@ def test_override_files_toml_json_yaml(tmp_path: Path):
     toml_path = _write(tmp_path, "p.toml", GOOD_ROW)
     json_path = tmp_path / "p.json"
     json_path.write_text(json.dumps({"model": [_row(id="from-json", input_mtok="0.5")]}))
-    yaml_path = _write(tmp_path, "p.yaml", """
+    yaml_path = _write(
+        tmp_path,
+        "p.yaml",
+        """
         model:
           - vendor: compatible
             id: from-yaml
@@ -310,7 +356,8 @@ def test_override_files_toml_json_yaml(tmp_path: Path):
             context_window: 4096
             checked: 2026-11-21
             source: internal
-    """)
+    """,
+    )
     for path in (toml_path, json_path, yaml_path):
         pricing.load_overrides(path)
     assert pricing.price("acme-1").input == Decimal("1.00")
@@ -320,8 +367,10 @@ def test_override_files_toml_json_yaml(tmp_path: Path):
 
 def test_json_number_prices_stay_exact(tmp_path: Path):
     path = tmp_path / "p.json"
-    path.write_text('{"model": [{"vendor": "compatible", "id": "x", "input_mtok": 0.1, "output_mtok": 0.3,'
-                    ' "context_window": 10, "checked": "2026-11-21", "source": "s"}]}')
+    path.write_text(
+        '{"model": [{"vendor": "compatible", "id": "x", "input_mtok": 0.1, "output_mtok": 0.3,'
+        ' "context_window": 10, "checked": "2026-11-21", "source": "s"}]}'
+    )
     pricing.load_overrides(path)
     assert pricing.price("compatible/x").input == Decimal("0.1")
 
@@ -358,7 +407,7 @@ def test_farebox_prices_env_var_is_applied_on_first_use(tmp_path: Path, monkeypa
 def test_broken_env_file_fails_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("FAREBOX_PRICES", str(tmp_path / "missing.toml"))
     pricing.reset_overrides()
-    with pytest.raises(PricingError, match="missing.toml"):
+    with pytest.raises(PricingError, match=r"missing\.toml"):
         pricing.price("gpt-4o")
 
 

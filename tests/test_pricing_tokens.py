@@ -153,8 +153,9 @@ def test_tools_are_counted_as_json():
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
     with_tools = pricing.count_tokens("gpt-4o", messages=[{"role": "user", "content": "Hi"}], tools=tools)
     without = pricing.count_tokens("gpt-4o", messages=[{"role": "user", "content": "Hi"}])
-    assert with_tools - without == pricing.count_tokens("gpt-4o", text=(
-        '[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]'))
+    assert with_tools - without == pricing.count_tokens(
+        "gpt-4o", text=('[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]')
+    )
 
 
 def test_special_token_text_in_messages_does_not_raise():
@@ -190,12 +191,12 @@ def test_corrupted_bpe_file_is_refused(tmp_path: Path):
     data = bytearray(bad.read_bytes())
     data[10] ^= 0x01
     bad.write_bytes(bytes(data))
-    with pytest.raises(PricingError, match="corrupted: sha256 .* expected 2239"):
+    with pytest.raises(PricingError, match=r"corrupted: sha256 .* expected 2239"):
         load_encoding("cl100k_base", path=bad)
 
 
 def test_missing_bpe_file_is_refused_not_downloaded(tmp_path: Path):
-    with pytest.raises(PricingError, match="missing or unreadable.*never downloads"):
+    with pytest.raises(PricingError, match=r"missing or unreadable.*never downloads"):
         load_encoding("o200k_base", path=tmp_path / "nope.tiktoken")
 
 
@@ -234,7 +235,12 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env.pop("FAREBOX_PRICES", None)
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=REPO, env=full_env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=REPO,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

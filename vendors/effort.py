@@ -12,7 +12,6 @@ from vendors.errors import InvalidEffortError
 from vendors.spec import Wire
 
 __all__ = [
-    "OFF_WORDS",
     "VOCABULARY",
     "Decision",
     "EffortLevels",
@@ -37,12 +36,12 @@ __all__ = [
 ]
 
 # The words a caller may pass as reasoning_effort, matched after trim + lower-case (STYLE.md §3).
+# Wire shapes below cite VENDORS.md sections; all were checked on 2026-11-21.
 # None (not given) is separate from "auto": see EffortProfile.unset.
 VOCABULARY: tuple[str, ...] = (
     "auto", "none", "off", "disabled", "enabled", "adaptive",
     "minimal", "low", "medium", "high", "xhigh", "max",
 )
-OFF_WORDS = frozenset({"none", "off", "disabled"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +98,7 @@ class Rendered:
 
 
 # A renderer gets the vendor level and the max_tokens that will be sent.
-Render = Callable[[str, "int | None"], Rendered]
+Render = Callable[[str, int | None], Rendered]
 
 
 def thinking_type(level: str, max_tokens: int | None) -> Rendered:
