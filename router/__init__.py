@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from router import errors
     from router.api import acompletion, completion, completion_cost
+    from router.routing import Router
     from router.transport import aclose_all as aclose
     from vendors.types import Attempt, Chunk, Message, Response, Usage
 
@@ -21,6 +22,7 @@ __all__ = [
     "Chunk",
     "Message",
     "Response",
+    "Router",
     "Usage",
     "aclose",
     "acompletion",
@@ -35,6 +37,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "completion_cost": ("router.api", "completion_cost"),
     "aclose": ("router.transport", "aclose_all"),
     "errors": ("router.errors", None),
+    "Router": ("router.routing", "Router"),
+    "Deployment": ("router.routing", "Deployment"),
     "emulator": ("router.emulator", None),
     "Response": ("vendors.types", "Response"),
     "Chunk": ("vendors.types", "Chunk"),

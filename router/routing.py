@@ -10,22 +10,27 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from router import loop
 from router.api import prepare
 from vendors.errors import (
     AllDeploymentsFailedError,
     APITimeoutError,
+    AuthenticationError,
     ConfigError,
     ContentPolicyError,
     ContextWindowExceededError,
     FareboxError,
+    InsufficientBalanceError,
+    PermissionDeniedError,
     RateLimitError,
 )
 from vendors.types import Attempt
 
 __all__ = ["Deployment", "Router", "RouterConfig"]
+
+_ACCOUNT_ERRORS = (AuthenticationError, InsufficientBalanceError, PermissionDeniedError)
 
 Strategy = Literal["ordered", "lowest-cost", "lowest-latency", "weighted"]
 
@@ -89,7 +94,11 @@ class Router:
     """Aliases over deployments; `completion`/`acompletion` take an alias (or any model name)."""
 
     def __init__(self, deployments: Iterable[Mapping[str, Any] | Deployment] | None = None, **options: Any) -> None:
-        self.config = RouterConfig(deployments=list(deployments or []), **options)
+        try:
+            self.config = RouterConfig(deployments=list(deployments or []), **options)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"invalid Router configuration: {problems}") from None
         self._groups: dict[str, list[Deployment]] = {}
         for dep in self.config.deployments:
             self._groups.setdefault(dep.alias, []).append(dep)
@@ -121,10 +130,15 @@ class Router:
             if isinstance(exc, RateLimitError) and exc.retry_after:
                 health.cooled_until = max(health.cooled_until, now + exc.retry_after)
                 return
+            if isinstance(exc, _ACCOUNT_ERRORS):  # the key or account is the problem: stop using it for a while
+                health.cooled_until = max(health.cooled_until, now + self.config.cooldown_s)
+                return
+            if not exc.retryable:
+                return  # a bad request says nothing about the deployment's health
             health.fails.append(now)
             while health.fails and health.fails[0] < now - self.config.fail_window_s:
                 health.fails.popleft()
-            if len(health.fails) >= self.config.allowed_fails or not exc.retryable:
+            if len(health.fails) >= self.config.allowed_fails:
                 health.cooled_until = max(health.cooled_until, now + self.config.cooldown_s)
                 health.fails.clear()
 
