@@ -41,14 +41,11 @@ def models(vendor: str | None = None) -> list[ModelInfo]:
 
 def effort_levels(model: str, *, wire: Any = None) -> EffortLevels:
     """The effort levels `model` accepts and its default."""
-    from vendors.effort import EffortLevels
+    from vendors.effort import effort_levels_of
     from vendors.lookup import split_model
 
     spec, model_id = split_model(model)
-    profile = spec.effort_for(model_id, wire)
-    if profile is None:
-        return EffortLevels(levels=(), default="")
-    return EffortLevels(levels=tuple(profile.levels), default=profile.default)
+    return effort_levels_of(spec.effort_for(model_id, wire))
 
 
 def normalize_effort(model: str, level: str | None, *, wire: Any = None) -> str | None:
