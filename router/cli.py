@@ -63,7 +63,9 @@ def cmd_models(args: argparse.Namespace) -> int:
         for info in vendors.models(name):
             p = pricing.price(f"{name}/{info.id}")
             cached = p.cache_read if p.cache_read is not None else p.input
-            print(f"{name + '/' + info.id:<42} {info.context_window or 0:>10,} {info.max_output or 0:>9,} "
+            window = f"{info.context_window:,}" if info.context_window else "-"
+            max_out = f"{info.max_output:,}" if info.max_output else "-"
+            print(f"{name + '/' + info.id:<42} {window:>10} {max_out:>9} "
                   f"{p.input:>9} {p.output:>9} {cached:>11}")
     return 0
 
@@ -166,3 +168,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `farebox models | head`
+        sys.stderr.close()
+        return 0
