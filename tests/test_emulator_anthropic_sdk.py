@@ -30,8 +30,9 @@ async def emu() -> AsyncIterator[Emulator]:
 async def client(emu: Emulator) -> AsyncIterator[Callable[..., anthropic.AsyncAnthropic]]:
     made: list[anthropic.AsyncAnthropic] = []
 
-    def make(profile: str = "anthropic", *, bearer: bool = False) -> anthropic.AsyncAnthropic:
-        auth = {"auth_token": KEY} if bearer else {"api_key": KEY}
+    def make(profile: str = "anthropic", *, x_api_key: bool = False) -> anthropic.AsyncAnthropic:
+        # This SDK sends api_key as "Authorization: Bearer"; an explicit header forces x-api-key.
+        auth = {"api_key": None, "default_headers": {"x-api-key": KEY}} if x_api_key else {"auth_token": KEY}
         made.append(anthropic.AsyncAnthropic(base_url=emu.base_url(profile, "anthropic"), max_retries=0, **auth))
         return made[-1]
 
@@ -53,7 +54,7 @@ async def test_message_with_thinking_and_signature(client) -> None:
     assert msg.content[1].text == "Hello from the anthropic emulator (claude-sonnet-4-6). You said: Hello"
     assert msg.stop_reason == "end_turn"
     assert msg.usage.input_tokens == 5
-    assert msg.usage.output_tokens == 10 + 12
+    assert msg.usage.output_tokens == 8 + 9  # words of thinking + words of text
 
 
 async def test_stream_final_message_matches_create(client) -> None:
@@ -113,7 +114,7 @@ async def test_max_tokens_stop_reason(client) -> None:
     [("minimax", "MiniMax-M2.7"), ("deepseek", "deepseek-v4-flash"), ("zhipu", "glm-5.1")],
 )
 async def test_compatible_anthropic_surfaces(profile: str, model: str, client) -> None:
-    c = client(profile, bearer=True)
+    c = client(profile)
     kwargs = {"model": model, "max_tokens": 1024, "messages": [{"role": "user", "content": "hello"}]}
     msg = await c.messages.create(**kwargs)
     assert msg.content[0].type == "thinking"  # these vendors think by default
@@ -125,7 +126,7 @@ async def test_compatible_anthropic_surfaces(profile: str, model: str, client) -
 
 async def test_minimax_anthropic_rejects_x_api_key(emu: Emulator, client) -> None:
     with pytest.raises(anthropic.InternalServerError) as err:
-        await client("minimax").messages.create(
+        await client("minimax", x_api_key=True).messages.create(
             model="MiniMax-M2.7", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
         )
     assert err.value.body["error"] == {"type": "api_error", "message": "system error (1033)"}
@@ -135,7 +136,7 @@ async def test_minimax_anthropic_rejects_x_api_key(emu: Emulator, client) -> Non
 async def test_minimax_anthropic_error_envelope(emu: Emulator, client) -> None:
     emu.fault(vendor="minimax", vendor_code=1008)
     with pytest.raises(anthropic.InternalServerError) as err:
-        await client("minimax", bearer=True).messages.create(
+        await client("minimax").messages.create(
             model="MiniMax-M2.7", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
         )
     assert err.value.status_code == 500
@@ -194,9 +195,29 @@ async def test_first_party_request_checks(emu: Emulator) -> None:
         no_max = {"model": "claude-sonnet-4-6", "messages": msgs}
         async with session.post(url, json=no_max, headers={"x-api-key": KEY, "anthropic-version": "2023-06-01"}) as r:
             assert r.status == 400
-            assert (await r.json())["error"] == {"type": "invalid_request_error", "message": "max_tokens: Field required"}
+            assert (await r.json())["error"] == {
+                "type": "invalid_request_error",
+                "message": "max_tokens: Field required",
+            }
         ok = {**no_max, "max_tokens": 10}
         async with session.post(url, json=ok, headers={"x-api-key": KEY}) as r:
             assert r.status == 400 and "anthropic-version" in (await r.json())["error"]["message"]
         async with session.post(url, json=ok, headers={"anthropic-version": "2023-06-01"}) as r:
             assert r.status == 401 and (await r.json())["error"]["type"] == "authentication_error"
+
+
+async def test_x_api_key_random_split_and_crlf_stream(emu: Emulator, client) -> None:
+    c = client(x_api_key=True)
+    kwargs = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 4096,
+        "thinking": THINK,
+        "messages": [{"role": "user", "content": "unicode please"}],
+    }
+    made = await c.messages.create(**kwargs)
+    assert emu.last_request().auth_kind == "x-api-key"
+    emu.set_options("anthropic", split="random", crlf=True)
+    async with c.messages.stream(**kwargs) as stream:
+        final = await stream.get_final_message()
+    assert final.content[-1].text == made.content[-1].text and "café ☕" in final.content[-1].text
+    assert final.content[0].signature == made.content[0].signature

@@ -139,7 +139,9 @@ async def test_forced_tool_choice_and_none(client) -> None:
         **base, tool_choice={"type": "function", "function": {"name": "get_weather"}}
     )
     assert named.choices[0].finish_reason == "tool_calls"
-    plain = await c.chat.completions.create(**{**base, "messages": [{"role": "user", "content": "weather"}]}, tool_choice="none")
+    plain = await c.chat.completions.create(
+        **{**base, "messages": [{"role": "user", "content": "weather"}]}, tool_choice="none"
+    )
     assert plain.choices[0].message.tool_calls is None
 
 

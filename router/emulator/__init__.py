@@ -11,6 +11,16 @@ recorded with masked keys, and ``Fault``s inject errors, delays, resets, truncat
     async with Emulator() as emu:
         emu.fault(status=429, retry_after=2)
         client = openai.AsyncOpenAI(base_url=emu.base_url("deepseek"), api_key="sk-test")
+
+``Emulator.running()`` does the same from synchronous code (server on its own thread).
+``emu.set_options(vendor_or_None, **opts)`` flips behaviour switches; the names and defaults are
+in ``OPTION_DEFAULTS`` (e.g. ``split="random"``, ``crlf=True``, ``cache_hit_tokens=N``, MiniMax's
+``reasoning_mode="cumulative"`` / ``stream_usage="never"`` / ``content_as_parts=True``).
+
+Out-of-process control API: ``GET /_emulator/health``; ``POST /_emulator/faults`` (Fault fields as
+JSON), ``GET``/``DELETE /_emulator/faults``; ``GET /_emulator/requests``, ``DELETE
+/_emulator/requests`` (= ``clear()``: requests and pending faults); ``POST /_emulator/options/{vendor}``
+(``*`` = all profiles). Control requests are not recorded.
 """
 
 from .cli import main

@@ -17,7 +17,8 @@ class Fault:
     - ``status`` (+ ``body`` or ``vendor_code``): answer with that status and the profile's
       native error envelope (or ``body`` verbatim) instead of the normal answer.
     - ``http200_base_resp``: MiniMax-native HTTP 200 whose ``base_resp.status_code`` is this code
-      and which has no ``choices`` (VENDORS.md §1.8 envelope 1).
+      and which has no ``choices`` (VENDORS.md §1.8 envelope 1); a plain JSON body even when a
+      stream was asked for, since the request is refused before streaming starts.
     - ``headers`` / ``retry_after`` (Retry-After) / ``retry_after_ms`` (retry-after-ms).
     - ``delay_s`` before the headers, ``chunk_delay_s`` between stream chunks.
     - ``reset_after_chunks``: abort the TCP connection after N stream chunks; for a non-stream
@@ -27,9 +28,11 @@ class Fault:
     - ``malformed``: non-stream → HTTP 200 with a broken JSON body; stream → one chunk of broken JSON.
     - ``error_after_chunks``: after N chunks send an in-stream error (Anthropic ``event: error``
       with overloaded_error for 529 / api_error otherwise; OpenAI surfaces a ``data: {"error":…}``
-      chunk) and close. ``status`` picks the error kind (default 529 Anthropic, 500 OpenAI).
+      chunk) and close. ``status`` picks the error kind (default 529 Anthropic, 500 OpenAI). On a
+      non-stream request it answers like ``status`` would.
 
-    A chunk is one SSE event (an Anthropic ``ping`` counts; ``: comment`` lines do not).
+    A chunk is one SSE event (an Anthropic ``ping`` counts; ``: comment`` lines do not). A stream
+    shorter than N chunks completes normally.
     """
 
     vendor: str | None = None

@@ -23,7 +23,7 @@ def mask_key(raw_key: str) -> str:
     """
     if len(raw_key) >= 12:
         return f"{raw_key[:6]}…{raw_key[-2:]}"
-    return f"{raw_key[: min(3, len(raw_key) // 3)]}…"
+    return f"{raw_key[: min(3, len(raw_key) // 2)]}…"
 
 
 def mask_header(value: str) -> str:
