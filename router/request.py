@@ -12,13 +12,17 @@ from vendors.errors import InvalidRequestError, UnsupportedParamError
 from vendors.spec import Caps, Wire
 from vendors.types import ChatRequest
 
-__all__ = ["OPENAI_PARAMS", "RESERVED", "build_request"]
+__all__ = ["CHECKED_EXTRA", "OPENAI_PARAMS", "RESERVED", "build_request"]
 
 # Parameters with an OpenAI meaning: checked against the vendor's Caps. Other keyword arguments are
 # vendor-specific body keys and go through verbatim.
 OPENAI_PARAMS = frozenset(Caps().params | {"metadata", "top_k", "max_completion_tokens", "modalities",
                                            "prediction", "service_tier", "store", "reasoning"})
 RESERVED = frozenset({"model", "messages", "stream"})
+# Body keys the codecs build: given in extra_body they are checked and renamed like the named arguments,
+# never sent around the capability checks (Reasonix reservedExtraBodyField, VENDORS.md §7.3).
+CHECKED_EXTRA = frozenset({"tools", "stream_options", "temperature", "max_tokens", "max_completion_tokens"})
+_EFFORT_KEYS = frozenset({"thinking", "reasoning_effort", "output_config"})
 _ROLES = frozenset({"system", "user", "assistant", "tool", "developer", "function"})
 
 
@@ -104,6 +108,10 @@ def build_request(target: Target, messages: Any, params: dict[str, Any], extra: 
     dropped: list[str] = []
     for key in RESERVED & extra.keys():
         raise InvalidRequestError(f"{key!r} cannot be set through extra body keys", vendor=target.vendor)
+    for key in sorted(CHECKED_EXTRA & extra.keys()):
+        if key in params:
+            raise InvalidRequestError(f"{key!r} given both as an argument and in extra_body", vendor=target.vendor)
+        params[key] = extra.pop(key)
     _check_tools(target, params, drop_params, dropped)
     _check_params(target, params, drop_params, dropped)
     from vendors.effort import resolve_effort
@@ -123,6 +131,16 @@ def build_request(target: Target, messages: Any, params: dict[str, Any], extra: 
         dropped.append(key)
     if result.dropped and result.requested:
         dropped.append("reasoning_effort")
+    effort_body = dict(result.body)
+    # Extra body keys never silently override the effort fragment (VENDORS.md §7.3 reserved fields).
+    if result.requested is not None:
+        clash = extra.keys() & (effort_body.keys() | _EFFORT_KEYS)
+        if clash:
+            raise InvalidRequestError(
+                f"reasoning_effort={result.requested!r} and extra body {', '.join(sorted(clash))} both set the "
+                "reasoning control; give one of them", vendor=target.vendor, model=target.model)
+    else:  # no level asked: the caller's own fragment replaces the vendor default
+        effort_body = {k: v for k, v in effort_body.items() if k not in extra}
     req = ChatRequest(model=target.model, messages=msgs, stream=stream, params=params, extra_body=extra,
-                      effort_body=dict(result.body))
+                      effort_body=effort_body)
     return req, dropped, result

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from vendors.errors import ConfigError, register_secret
 from vendors.hosts import hostname, is_loopback, scheme
@@ -51,6 +52,10 @@ def _route(model: str, base_url: str | None, region: str | None, wire: str | Non
     detected = detect(base_url) if base_url else None
     if base_url is not None and hostname(base_url) is None:
         raise ConfigError(f"base_url {base_url!r} is not an http(s) URL", hint="e.g. 'http://127.0.0.1:8000/v1'")
+    if base_url is not None and "@" in urlsplit(base_url.strip()).netloc:
+        # "https://api.minimaxi.com@evil.example/" goes to evil.example: a lookalike, never a vendor (§7.1).
+        raise ConfigError(f"base_url {base_url!r} carries user-info ('…@host'); give the key with api_key=...",
+                          hint="the host after '@' is where the request would really go")
     if explicit is not None:
         spec, model_id = split_model(model, strict=base_url is None)
         if detected is not None and detected.name != spec.name:
@@ -64,7 +69,12 @@ def _route(model: str, base_url: str | None, region: str | None, wire: str | Non
         spec, model_id = split_model(model)
     surface = _surface(spec, base_url, wire)
     if base_url is not None:
-        region = region or detect_region(spec, base_url)
+        implied = detect_region(spec, base_url)
+        if region and implied and region != implied:
+            # A MiniMax key works only with its own region's host (2049, VENDORS.md §1.1).
+            raise ConfigError(f"region {region!r} contradicts base_url {base_url!r}, a {spec.name} {implied!r} host",
+                              vendor=spec.name, model=model_id, hint=f"drop region=... or use region={implied!r}")
+        region = region or implied
         base = base_url.rstrip("/")
     else:
         region = region or spec.default_region

@@ -36,6 +36,7 @@ class AsyncStream:
         self._eof = False
         self._closed = False
         self._usage_seen = False
+        self._error: FareboxError | None = None
         self.delivered = 0
         self.first_chunk_s: float | None = None
         self.response: Response | None = None
@@ -52,14 +53,24 @@ class AsyncStream:
     async def _fill(self) -> None:
         """Read until at least one chunk is pending or the stream ended."""
         call, content = self._call, self._resp.content
+        if self._error is not None:
+            raise self._error
         while not self._pending and not self._eof:
             try:
                 data = await content.readany()
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 raise transport.connection_error(exc, vendor=call.target.vendor, model=call.target.model) from exc
             if data:
-                for event, payload in self._parser.feed(data):
-                    self._take(self._decoder.feed(event, payload))
+                try:
+                    for event, payload in self._parser.feed(data):
+                        self._take(self._decoder.feed(event, payload))
+                except FareboxError as exc:
+                    if not self._pending:
+                        raise
+                    # Chunks read in the same bytes before the error are handed over first, so whether
+                    # the error comes before or after the first chunk does not depend on TCP segmentation.
+                    self._error = exc
+                    return
                 continue
             for event, payload in self._parser.close():
                 self._take(self._decoder.feed(event, payload))
@@ -139,6 +150,8 @@ async def open_stream(call: Call) -> AsyncStream:
         with attempt:
             started = time.perf_counter()
             status = None
+            resp: aiohttp.ClientResponse | None = None
+            recorded = len(call.attempts)
             try:
                 tp = await transport.for_running_loop()
                 resp = await tp.open(t.url, t.headers, call.body, timeout=call.timeout, vendor=t.vendor, model=t.model)
@@ -150,7 +163,9 @@ async def open_stream(call: Call) -> AsyncStream:
                 stream = AsyncStream(call, resp, started)
                 await stream.prime()
             except BaseException as exc:
-                if not call.attempts or call.attempts[-1].ok or status is None or status >= 400:
+                if resp is not None and not resp.closed:
+                    resp.close()  # a failed attempt's unread bytes must not hold a pooled connection
+                if len(call.attempts) == recorded:  # every failed attempt is recorded once
                     call.record(started, status, exc)
                 raise
     return stream
@@ -210,8 +225,14 @@ class SyncStream:
             return
         self._done = True
         self._task.cancel()
+        bg = loop.loop()
+        with contextlib.suppress(RuntimeError):
+            if asyncio.get_running_loop() is bg:
+                # __del__ can run on the background loop's own thread: waiting there would block it.
+                bg.create_task(self._astream.aclose())
+                return
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self._astream.aclose(), loop.loop()).result(5)
+            asyncio.run_coroutine_threadsafe(self._astream.aclose(), bg).result(5)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):

@@ -14,6 +14,7 @@ from vendors.errors import (
     InvalidRequestError,
     error_for_status,
     parse_retry_after,
+    redact,
 )
 from vendors.spec import VendorSpec
 
@@ -99,13 +100,24 @@ def decode_error(status: int, body: bytes | str | Any, headers: Mapping[str, str
         request_id=request_id,
         retry_after=retry_after,
         hint=hint,
-        body=parsed if isinstance(parsed, Mapping) else None,
+        body=_scrub(parsed) if isinstance(parsed, Mapping) else None,  # vendors echo keys in messages
     )
 
 
 def error_from_fields(payload: Any, spec: VendorSpec, *, model: str, status: int = 500) -> FareboxError:
     """An error object found inside a stream (a mid-stream `error` event or chunk)."""
     return decode_error(status, payload, {}, spec, model=model)
+
+
+def _scrub(value: Any) -> Any:
+    """`value` with every registered key redacted from its strings."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
 
 
 def _parse(body: Any) -> Any:

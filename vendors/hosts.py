@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 __all__ = ["host_matches", "hostname", "is_loopback", "scheme"]
+
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f\\]")
 
 
 def hostname(url: object) -> str | None:
@@ -16,6 +19,8 @@ def hostname(url: object) -> str | None:
     """
     if not isinstance(url, str) or not url.strip():
         return None
+    if _UNSAFE.search(url.strip()):
+        return None  # whitespace, control characters or a backslash: parsers disagree on such hosts
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname
@@ -36,8 +41,8 @@ def scheme(url: str) -> str:
 
 def host_matches(host: str | None, hosts: frozenset[str], apexes: frozenset[str]) -> bool:
     """Exact canonical host, or a proper subdomain of an apex; the bare apex never matches."""
-    if not host:
-        return False
+    if not host or not host.isascii() or any(label.startswith("xn--") for label in host.split(".")):
+        return False  # no vendor API host is internationalised: IDN/punycode names are lookalikes
     if host in hosts:
         return True
     return any(host.endswith("." + apex) for apex in apexes)

@@ -25,6 +25,8 @@ _HINTS = {
     2049: "a MiniMax key works only with its own region's host: keys from platform.minimaxi.com need "
           "region='cn' (api.minimaxi.com), keys from platform.minimax.io need region='global' (api.minimax.io)",
     1004: "check the key, and that its region matches the host (region='cn' or 'global')",
+    # x-api-key on the Anthropic surface fails with 1033; Bearer works (§1.2, §7.5, MiniMax-AI/cli#59).
+    1033: "MiniMax system error; if you sent x-api-key to its Anthropic surface, send Authorization: Bearer",
     1008: "top up the MiniMax account, or use a Token Plan (sk-cp-) key",
     2061: "this model is not part of your Token Plan; use the base model or a pay-as-you-go (sk-api-) key",
 }
@@ -42,8 +44,13 @@ def error_code(status: int, code: int | str | None, message: str) -> tuple[Any, 
         elif "role: system" in message:
             hint = "MiniMax accepts one system message, and only as the first message"
     if code == 2056:
-        hint = ("the Token Plan's 5-hour window is used up; Token Plan (sk-cp-) keys may not cover "
-                "-highspeed models: use the base model or a pay-as-you-go (sk-api-) key")
+        if "(0/0 used)" in message:
+            # A zero quota is no window running out: the plan does not include the model (§1.2, Plexum).
+            hint = ("this Token Plan has no quota for the model: Token Plan (sk-cp-) keys do not cover "
+                    "-highspeed models; use the base model (e.g. MiniMax-M2.7) or a pay-as-you-go (sk-api-) key")
+        else:
+            hint = ("the Token Plan's 5-hour window is used up; wait for the reset, or use a pay-as-you-go "
+                    "(sk-api-) key")
         match = _RESETS.search(message)
         if match:
             reset = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
@@ -56,6 +63,10 @@ def patch_request(body: dict[str, Any], ctx: RequestContext) -> dict[str, Any]:
     if ctx.wire is Wire.OPENAI_CHAT:
         # Thinking goes to reasoning_details instead of inline <think>; must be a top-level key (§1.4.1).
         body.setdefault("reasoning_split", True)
+        thinking = body.get("thinking")
+        if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+            # The OpenAI surface knows only adaptive|disabled; GodeX maps enabled -> adaptive (§1.4.3, §7.3).
+            body["thinking"] = {**thinking, "type": "adaptive"}
     if ctx.model.startswith("MiniMax-M2") and body.get("temperature") == 0:
         body["temperature"] = 0.01  # M2.x accepts (0, 1]: 0 is refused (§1.4.9)
     return body

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vendors.error_map import decode_error
-from vendors.errors import MalformedResponseError
+from vendors.errors import MalformedResponseError, ServiceUnavailableError
 from vendors.reasoning import ReasoningStream, ThinkSplitter, split_think
 from vendors.spec import RequestContext, VendorSpec
 from vendors.types import (
@@ -29,7 +29,11 @@ __all__ = ["StreamDecoder", "decode_response", "encode_request"]
 _FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "content_filter": "content_filter",
            "function_call": "tool_calls", "eos": "stop", "end_turn": "stop",
            # DeepSeek: the server ran out of resources mid-answer; the output is cut short (§2.4).
-           "insufficient_system_resource": "length"}
+           "insufficient_system_resource": "length",
+           # Zhipu (docs.z.ai chat-completion, checked 2026-11-21): flagged output, window exhausted.
+           "sensitive": "content_filter", "model_context_window_exceeded": "length"}
+# Zhipu reports a failure inside the answer as a finish_reason, not an error body (docs.z.ai api-code).
+_FAILED = frozenset({"network_error"})
 
 
 def encode_request(req: ChatRequest, spec: VendorSpec, ctx: RequestContext) -> dict[str, Any]:
@@ -54,9 +58,21 @@ def encode_request(req: ChatRequest, spec: VendorSpec, ctx: RequestContext) -> d
     return body
 
 
+def _one_system_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """MiniMax takes one system message, first: a later or second one is a 2013 error (§1.4.7)."""
+    systems = [i for i, m in enumerate(messages) if m.get("role") == "system"]
+    if not systems or systems == [0]:
+        return messages
+    text = "\n\n".join(t for t in (_text(messages[i].get("content")) for i in systems) if t)
+    rest = [m for m in messages if m.get("role") != "system"]
+    return [{"role": "system", "content": text}, *rest]
+
+
 def _messages(messages: list[dict[str, Any]], spec: VendorSpec) -> list[dict[str, Any]]:
     quirks = spec.quirks
     keep = quirks.replay_fields
+    if quirks.single_system_first:
+        messages = _one_system_first(messages)
     out: list[dict[str, Any]] = []
     for msg in messages:
         if msg.get("role") != "assistant":
@@ -140,6 +156,7 @@ def decode_response(body: Any, spec: VendorSpec, *, model: str) -> Response:
     for i, raw in enumerate(raw_choices):
         if not isinstance(raw, Mapping) or not isinstance(raw.get("message"), Mapping):
             raise _malformed(spec, model, f"choice {i} has no message")
+        _check_failed(raw.get("finish_reason"), spec, model)
         choices.append(Choice(index=raw.get("index", i), message=_message(raw["message"], spec),
                               finish_reason=_finish(raw.get("finish_reason"))))
     usage = parse_usage(body.get("usage"), spec=spec, model=model) or Usage()
@@ -164,6 +181,12 @@ def _message(raw: Mapping[str, Any], spec: VendorSpec) -> Message:
     )
 
 
+def _check_failed(reason: Any, spec: VendorSpec, model: str) -> None:
+    if reason in _FAILED:
+        raise ServiceUnavailableError(f"the answer was cut off by the vendor (finish_reason {reason!r})",
+                                      vendor=spec.name, model=model)
+
+
 def _finish(reason: Any) -> str | None:
     if reason is None or reason == "":
         return None
@@ -178,7 +201,8 @@ def _created(body: Mapping[str, Any]) -> int:
 class StreamDecoder:
     """Turns `data:` payloads of a chat.completion.chunk stream into Chunks."""
 
-    __slots__ = ("_created", "_id", "_model", "_reasoning", "_seen_finish", "_spec", "_think", "done", "model")
+    __slots__ = ("_created", "_details_sent", "_id", "_model", "_reasoning", "_seen_finish", "_spec", "_think", "done",
+                 "model")
 
     def __init__(self, spec: VendorSpec, *, model: str) -> None:
         self._spec = spec
@@ -189,6 +213,7 @@ class StreamDecoder:
         self._think = ThinkSplitter() if spec.quirks.think_tags else None
         self._reasoning = ReasoningStream() if spec.quirks.reasoning_details or spec.quirks.think_tags else None
         self._seen_finish = False
+        self._details_sent = False
         self.done = False
 
     def feed(self, event: str, data: str) -> list[Chunk]:
@@ -233,6 +258,7 @@ class StreamDecoder:
             reasoning = delta_raw.get("reasoning_content") or delta_raw.get("reasoning")
         calls = delta_raw.get("tool_calls")
         role = delta_raw.get("role") or None  # MiniMax sends role "" on some chunks (§1.5)
+        _check_failed(raw.get("finish_reason"), self._spec, self.model)
         finish = _finish(raw.get("finish_reason"))
         if finish:
             self._seen_finish = True
@@ -241,11 +267,19 @@ class StreamDecoder:
                 content = (content or "") + tail if tail else content
                 if tail_reasoning and not self._reasoning.structured:  # type: ignore[union-attr]
                     reasoning = (reasoning or "") + tail_reasoning
+        details = None
+        if finish and self._reasoning is not None and not self._details_sent:
+            # On the finish chunk, not after it: MiniMax puts usage there and the caller's last chunk has usage.
+            details = self._reasoning.details()
+            self._details_sent = details is not None
         delta = Delta(role=role, content=content or None, reasoning_content=reasoning or None,
-                      tool_calls=[_delta_call(c, i) for i, c in enumerate(calls)] if calls else None)
+                      tool_calls=[_delta_call(c, i) for i, c in enumerate(calls)] if calls else None,
+                      reasoning_details=details)
         return ChunkChoice(index=raw.get("index", 0), delta=delta, finish_reason=finish)
 
     def _flush(self) -> list[Chunk]:
+        if self._details_sent:
+            return []
         details = self._reasoning.details() if self._reasoning is not None else None
         if not details:
             return []

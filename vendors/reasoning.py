@@ -82,8 +82,9 @@ class ThinkSplitter:
 class ReasoningStream:
     """Reasoning fragments that may be cumulative snapshots or increments (VENDORS.md §1.5).
 
-    The mode is locked at the first unambiguous fragment: one that extends everything so far is a
-    snapshot; anything else is an increment. Each call returns only the new text.
+    The mode is locked at the first unambiguous fragment: one that extends everything so far (and is
+    longer) is a snapshot; anything else but an exact repeat is an increment. Each call returns only
+    the new text.
     """
 
     __slots__ = ("_meta", "_mode", "structured", "text")
@@ -101,11 +102,14 @@ class ReasoningStream:
         if not self.text:
             self.text = fragment
             return fragment
-        if self._mode != "inc" and fragment.startswith(self.text):
+        extends = fragment.startswith(self.text) and (len(fragment) > len(self.text) or self._mode == "cum")
+        if self._mode != "inc" and extends:
             self._mode = "cum"
             new, self.text = fragment[len(self.text):], fragment
             return new
-        self._mode = self._mode or "inc"
+        if self._mode or fragment != self.text:
+            # A repeat of everything so far is ambiguous ("ha", "ha"): an increment, but the mode stays open.
+            self._mode = self._mode or "inc"
         self.text += fragment
         return fragment
 

@@ -15,18 +15,21 @@ def error_code(status: int, code: int | str | None, message: str) -> tuple[Any, 
         return None
     if 1000 <= code <= 1004:
         return e.AuthenticationError, "check ZHIPUAI_API_KEY and the region (open.bigmodel.cn vs api.z.ai)", None
-    if code in (1113, 1121) or (1110 <= code <= 1121 and "balance" in message.lower()):
+    if code == 1113 or (1110 <= code <= 1121 and "balance" in message.lower()):  # 1113: in arrears
         return e.InsufficientBalanceError, None, None
-    if 1110 <= code <= 1121:
+    if 1110 <= code <= 1121 or code in (1220, 1309):
+        # 1220: no permission for this API; 1309: the Coding Plan expired (docs.z.ai/api-reference/api-code).
         return e.PermissionDeniedError, None, None
-    if code == 1211:
-        return e.NotFoundError, None, None
+    if code in (1211, 1221, 1222):
+        return e.NotFoundError, None, None  # model unknown, API offline, API does not exist
     if code == 1261:
         return e.ContextWindowExceededError, None, None
+    if code in (1230, 1234):
+        return e.ServiceUnavailableError, None, None  # API call process error, network error: retry
     if 1200 <= code <= 1234:
         return e.InvalidRequestError, None, None
-    if code == 1301:
-        return e.ContentPolicyError, None, None
+    if code in (1300, 1301):
+        return e.ContentPolicyError, None, None  # blocked by policy, unsafe content
     if 1300 <= code <= 1309:
         return e.RateLimitError, None, None
     return None
