@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from vendors.effort import EffortProfile
-
     from vendors.errors import FareboxError
 
 
