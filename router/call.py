@@ -100,9 +100,7 @@ class Call:
 
     async def run(self) -> Response:
         """The plain (non-streamed) call, retried per policy."""
-        async for attempt in retry.policy(self.num_retries):
-            with attempt:
-                resp = await self._once()
+        resp = await retry.run_with_retries(self._once, self.num_retries)
         return self.finish(resp)
 
     def finish(self, resp: Response) -> Response:

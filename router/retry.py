@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
@@ -11,12 +12,13 @@ from tenacity.wait import wait_base, wait_random_exponential
 
 from vendors.errors import FareboxError
 
-__all__ = ["DEFAULT_RETRIES", "WAIT_CAP", "policy", "set_sleep", "wait_retry_after"]
+__all__ = ["DEFAULT_RETRIES", "WAIT_CAP", "policy", "run_with_retries", "set_sleep", "wait_retry_after"]
 
 DEFAULT_RETRIES = 2
 WAIT_CAP = 60.0
 
 _sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+T = TypeVar("T")
 
 
 def set_sleep(fn: Callable[[float], Awaitable[None]] | None) -> None:
@@ -70,3 +72,25 @@ def policy(num_retries: int | None, *, cap: float = WAIT_CAP) -> AsyncRetrying:
         sleep=_do_sleep,
         reraise=True,
     )
+
+
+async def run_with_retries(attempt: Callable[[], Awaitable[T]], num_retries: int | None) -> T:
+    """`attempt()` once; only after a retryable failure is the tenacity policy built (a hot-path saving).
+
+    The first failure is replayed as the policy's first attempt, so counts and waits are unchanged.
+    """
+    try:
+        return await attempt()
+    except FareboxError as exc:
+        if not exc.retryable or num_retries == 0:
+            raise
+        first: FareboxError | None = exc
+
+    async def again() -> T:
+        nonlocal first
+        if first is not None:
+            failed, first = first, None
+            raise failed
+        return await attempt()
+
+    return await policy(num_retries)(again)

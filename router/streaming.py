@@ -15,7 +15,7 @@ from router import costing, loop, transport
 from router.call import Call
 from vendors.accumulate import Accumulator
 from vendors.error_map import decode_error
-from vendors.errors import FareboxError
+from vendors.errors import FareboxError, MalformedResponseError
 from vendors.sse import SSEParser
 from vendors.types import Chunk, Response
 
@@ -146,29 +146,36 @@ async def open_stream(call: Call) -> AsyncStream:
     from router import retry
 
     t = call.target
-    async for attempt in retry.policy(call.num_retries):
-        with attempt:
-            started = time.perf_counter()
-            status = None
-            resp: aiohttp.ClientResponse | None = None
-            recorded = len(call.attempts)
-            try:
-                tp = await transport.for_running_loop()
-                resp = await tp.open(t.url, t.headers, call.body, timeout=call.timeout, vendor=t.vendor, model=t.model)
-                status = resp.status
-                if status >= 400:
-                    raw = await resp.read()
-                    resp.release()
-                    raise decode_error(status, raw, resp.headers, t.spec, model=t.model)
-                stream = AsyncStream(call, resp, started)
-                await stream.prime()
-            except BaseException as exc:
-                if resp is not None and not resp.closed:
-                    resp.close()  # a failed attempt's unread bytes must not hold a pooled connection
-                if len(call.attempts) == recorded:  # every failed attempt is recorded once
-                    call.record(started, status, exc)
-                raise
-    return stream
+
+    async def once() -> AsyncStream:
+        started = time.perf_counter()
+        status = None
+        resp: aiohttp.ClientResponse | None = None
+        recorded = len(call.attempts)
+        try:
+            tp = await transport.for_running_loop()
+            resp = await tp.open(t.url, t.headers, call.body, timeout=call.timeout, vendor=t.vendor, model=t.model)
+            status = resp.status
+            if status >= 400 or resp.content_type == "application/json":
+                # An error, or a JSON reply where a stream was asked for (MiniMax's HTTP 200 base_resp error).
+                raw = await resp.read()
+                resp.release()
+                err = decode_error(status, raw, resp.headers, t.spec, model=t.model)
+                if status < 400 and err.vendor_code is None:
+                    raise MalformedResponseError("expected an event stream, got a JSON reply", vendor=t.vendor,
+                                                 model=t.model, status_code=status)
+                raise err
+            stream = AsyncStream(call, resp, started)
+            await stream.prime()
+            return stream
+        except BaseException as exc:
+            if resp is not None and not resp.closed:
+                resp.close()  # a failed attempt's unread bytes must not hold a pooled connection
+            if len(call.attempts) == recorded:  # every failed attempt is recorded once
+                call.record(started, status, exc)
+            raise
+
+    return await retry.run_with_retries(once, call.num_retries)
 
 
 _END = object()

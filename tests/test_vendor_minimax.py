@@ -426,8 +426,6 @@ def test_1033_hints_at_bearer_auth() -> None:
     assert isinstance(err, e.ServiceUnavailableError) and err.retryable and "Bearer" in err.hint
 
 
-@pytest.mark.xfail(strict=True, reason="router/streaming.py reads a JSON (non-SSE) 200 reply to a stream request as "
-                                       "a cut stream; the base_resp error is lost (reported to its owner)")
 def test_base_resp_on_a_stream_request(emu: Emulator) -> None:
     emu.fault(http200_base_resp=1008)
     with pytest.raises(e.InsufficientBalanceError):
