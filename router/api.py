@@ -44,14 +44,31 @@ def prepare(model: str, messages: Any, *, api_key: str | None = None, base_url: 
                 metadata=metadata, alias=alias, attempts=attempts, on_attempt=on_attempt)
 
 
-async def acompletion(model: str, messages: Any, *, stream: bool = False, **kwargs: Any) -> Any:
-    """The async call: a Response, or with stream=True an async iterator of chunks (`.response` at the end)."""
+async def acompletion(model: str, messages: Any, *, stream: bool = False, deadline: float | None = None,
+                      **kwargs: Any) -> Any:
+    """The async call: a Response, or with stream=True an async iterator of chunks (`.response` at the end).
+
+    `timeout` bounds each attempt; `deadline` (seconds) bounds the whole call, retries included.
+    """
     call = prepare(model, messages, stream=stream, **kwargs)
     if stream:
         from router.streaming import open_stream
 
-        return await open_stream(call)
-    return await call.run()
+        work = open_stream(call)
+    else:
+        work = call.run()
+    if deadline is None:
+        return await work
+    import asyncio
+
+    from vendors.errors import APITimeoutError
+
+    try:
+        async with asyncio.timeout(deadline):
+            return await work
+    except TimeoutError as exc:
+        raise APITimeoutError(f"deadline of {deadline:g}s passed", vendor=call.target.vendor,
+                              model=call.target.model) from exc
 
 
 def completion(model: str, messages: Any, *, stream: bool = False, **kwargs: Any) -> Any:
@@ -59,12 +76,11 @@ def completion(model: str, messages: Any, *, stream: bool = False, **kwargs: Any
 
     Runs on Farebox's private background loop, so connections are pooled across calls and threads.
     """
-    call = prepare(model, messages, stream=stream, **kwargs)
     if stream:
-        from router.streaming import SyncStream, open_stream
+        from router.streaming import SyncStream
 
-        return SyncStream(loop.run(open_stream(call)))
-    return loop.run(call.run())
+        return SyncStream(loop.run(acompletion(model, messages, stream=True, **kwargs)))
+    return loop.run(acompletion(model, messages, **kwargs))
 
 
 def completion_cost(resp: Response) -> Any:

@@ -260,3 +260,11 @@ def test_router_passes_through_a_plain_model_name(emu):
     resp = r.completion(model="deepseek/deepseek-v4-flash", messages=MSG, api_key="sk-ds-direct-0004",
                         base_url=emu.base_url("deepseek"))
     assert resp.vendor == "deepseek"
+
+
+def test_deadline_bounds_a_direct_call_including_retries(emu):
+    emu.fault(vendor="minimax", delay_s=2.0)
+    with pytest.raises(router.errors.APITimeoutError, match="deadline"):
+        router.completion(model="minimax/MiniMax-M3", messages=MSG, api_key=KEY, base_url=emu.base_url("minimax"),
+                          deadline=0.3)
+    assert "deadline" not in (emu.requests[0].body or {})
