@@ -113,11 +113,27 @@ def _surface(spec: VendorSpec, base_url: str | None, wire: str | None) -> Surfac
     return spec.surfaces[0]
 
 
+_targets: dict[tuple[object, ...], Target] = {}
+
+
 def resolve(model: str, *, base_url: str | None = None, region: str | None = None, api_key: str | None = None,
             wire: str | None = None) -> Target:
     """The Target for a call; every ConfigError is raised here, before any request."""
-    spec, model_id, catalogue_id, surface, url, region = _route(model, base_url, region, wire)
+    route = _route(model, base_url, region, wire)
+    spec = route[0]
     key = api_key if api_key is not None else (os.environ.get(spec.api_key_env) if spec.api_key_env else None)
+    # Same inputs (the key read now, so a changed environment variable is seen) -> the same Target.
+    cache_key = (model, base_url, region, wire, key)
+    target = _targets.get(cache_key)
+    if target is None:
+        if len(_targets) > 1024:
+            _targets.clear()
+        target = _targets[cache_key] = _build(route, key)
+    return target
+
+
+def _build(route: tuple[VendorSpec, str, str | None, Surface, str, str | None], key: str | None) -> Target:
+    spec, model_id, catalogue_id, surface, url, region = route
     if not key and spec.key_required:
         raise ConfigError(f"no API key for {spec.name}: set {spec.api_key_env} or pass api_key=...",
                           vendor=spec.name, model=model_id)
