@@ -238,10 +238,11 @@ class StreamDecoder:
         usage = parse_usage(obj.get("usage"), spec=self._spec, model=self.model, stream=True)
         if not choices and usage is None:
             return []
-        return [Chunk(id=self._id, created=self._created, model=self._model, vendor=self._spec.name,
-                      choices=choices, usage=usage)]
+        # One nested validation per chunk: cheaper than building Delta, ChunkChoice and Chunk one by one.
+        return [_validate_chunk({"id": self._id, "created": self._created, "model": self._model,
+                                 "vendor": self._spec.name, "choices": choices, "usage": usage})]
 
-    def _choice(self, raw: dict[str, Any]) -> ChunkChoice:
+    def _choice(self, raw: dict[str, Any]) -> dict[str, Any]:
         delta_raw = raw.get("delta") or {}
         content = _text(delta_raw.get("content"))
         reasoning = None
@@ -272,10 +273,18 @@ class StreamDecoder:
             # On the finish chunk, not after it: MiniMax puts usage there and the caller's last chunk has usage.
             details = self._reasoning.details()
             self._details_sent = details is not None
-        delta = Delta(role=role, content=content or None, reasoning_content=reasoning or None,
-                      tool_calls=[_delta_call(c, i) for i, c in enumerate(calls)] if calls else None,
-                      reasoning_details=details)
-        return ChunkChoice(index=raw.get("index", 0), delta=delta, finish_reason=finish)
+        delta: dict[str, Any] = {}
+        if role:
+            delta["role"] = role
+        if content:
+            delta["content"] = content
+        if reasoning:
+            delta["reasoning_content"] = reasoning
+        if calls:
+            delta["tool_calls"] = [_delta_call(c, i) for i, c in enumerate(calls)]
+        if details:
+            delta["reasoning_details"] = details
+        return {"index": raw.get("index", 0), "delta": delta, "finish_reason": finish}
 
     def _flush(self) -> list[Chunk]:
         if self._details_sent:
@@ -293,9 +302,12 @@ class StreamDecoder:
         return [] if self.done else self._flush()
 
 
-def _delta_call(raw: Any, position: int) -> ToolCall:
+def _delta_call(raw: Any, position: int) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        return ToolCall(index=position)
+        return {"index": position}
     fn = raw.get("function") or {}
-    return ToolCall(index=raw.get("index", position), id=raw.get("id") or None, type=raw.get("type") or "function",
-                    function={"name": fn.get("name") or None, "arguments": fn.get("arguments") or ""})
+    return {"index": raw.get("index", position), "id": raw.get("id") or None, "type": raw.get("type") or "function",
+            "function": {"name": fn.get("name") or None, "arguments": fn.get("arguments") or ""}}
+
+
+_validate_chunk = Chunk.model_validate
