@@ -15,7 +15,7 @@ from router import costing, loop, transport
 from router.call import Call
 from vendors.accumulate import Accumulator
 from vendors.error_map import decode_error
-from vendors.errors import FareboxError, MalformedResponseError
+from vendors.errors import FareboxError
 from vendors.sse import SSEParser
 from vendors.types import Chunk, Response
 
@@ -36,7 +36,6 @@ class AsyncStream:
         self._eof = False
         self._closed = False
         self._usage_seen = False
-        self._error: FareboxError | None = None
         self.delivered = 0
         self.first_chunk_s: float | None = None
         self.response: Response | None = None
@@ -53,24 +52,14 @@ class AsyncStream:
     async def _fill(self) -> None:
         """Read until at least one chunk is pending or the stream ended."""
         call, content = self._call, self._resp.content
-        if self._error is not None:
-            raise self._error
         while not self._pending and not self._eof:
             try:
                 data = await content.readany()
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 raise transport.connection_error(exc, vendor=call.target.vendor, model=call.target.model) from exc
             if data:
-                try:
-                    for event, payload in self._parser.feed(data):
-                        self._take(self._decoder.feed(event, payload))
-                except FareboxError as exc:
-                    if not self._pending:
-                        raise
-                    # Chunks read in the same bytes before the error are handed over first, so whether
-                    # the error comes before or after the first chunk does not depend on TCP segmentation.
-                    self._error = exc
-                    return
+                for event, payload in self._parser.feed(data):
+                    self._take(self._decoder.feed(event, payload))
                 continue
             for event, payload in self._parser.close():
                 self._take(self._decoder.feed(event, payload))
@@ -146,36 +135,25 @@ async def open_stream(call: Call) -> AsyncStream:
     from router import retry
 
     t = call.target
-
-    async def once() -> AsyncStream:
-        started = time.perf_counter()
-        status = None
-        resp: aiohttp.ClientResponse | None = None
-        recorded = len(call.attempts)
-        try:
-            tp = await transport.for_running_loop()
-            resp = await tp.open(t.url, t.headers, call.body, timeout=call.timeout, vendor=t.vendor, model=t.model)
-            status = resp.status
-            if status >= 400 or resp.content_type == "application/json":
-                # An error, or a JSON reply where a stream was asked for (MiniMax's HTTP 200 base_resp error).
-                raw = await resp.read()
-                resp.release()
-                err = decode_error(status, raw, resp.headers, t.spec, model=t.model)
-                if status < 400 and err.vendor_code is None:
-                    raise MalformedResponseError("expected an event stream, got a JSON reply", vendor=t.vendor,
-                                                 model=t.model, status_code=status)
-                raise err
-            stream = AsyncStream(call, resp, started)
-            await stream.prime()
-            return stream
-        except BaseException as exc:
-            if resp is not None and not resp.closed:
-                resp.close()  # a failed attempt's unread bytes must not hold a pooled connection
-            if len(call.attempts) == recorded:  # every failed attempt is recorded once
-                call.record(started, status, exc)
-            raise
-
-    return await retry.run_with_retries(once, call.num_retries)
+    async for attempt in retry.policy(call.num_retries):
+        with attempt:
+            started = time.perf_counter()
+            status = None
+            try:
+                tp = await transport.for_running_loop()
+                resp = await tp.open(t.url, t.headers, call.body, timeout=call.timeout, vendor=t.vendor, model=t.model)
+                status = resp.status
+                if status >= 400:
+                    raw = await resp.read()
+                    resp.release()
+                    raise decode_error(status, raw, resp.headers, t.spec, model=t.model)
+                stream = AsyncStream(call, resp, started)
+                await stream.prime()
+            except BaseException as exc:
+                if not call.attempts or call.attempts[-1].ok or status is None or status >= 400:
+                    call.record(started, status, exc)
+                raise
+    return stream
 
 
 _END = object()
@@ -232,14 +210,8 @@ class SyncStream:
             return
         self._done = True
         self._task.cancel()
-        bg = loop.loop()
-        with contextlib.suppress(RuntimeError):
-            if asyncio.get_running_loop() is bg:
-                # __del__ can run on the background loop's own thread: waiting there would block it.
-                bg.create_task(self._astream.aclose())
-                return
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self._astream.aclose(), bg).result(5)
+            asyncio.run_coroutine_threadsafe(self._astream.aclose(), loop.loop()).result(5)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
