@@ -69,4 +69,6 @@ def _shutdown() -> None:
     bg.call_soon_threadsafe(bg.stop)
     if _thread is not None:
         _thread.join(5)
+    if not bg.is_running():
+        bg.close()  # else "ResourceWarning: unclosed event loop" at exit
     _loop = None

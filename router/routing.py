@@ -233,6 +233,7 @@ class Router:
             attempts.append(Attempt(vendor=exc.vendor or "", model=dep.model, base_url=dep.base_url or "",
                                     error=type(exc).__name__, message=str(exc), alias=group, deployment=dep.label))
             raise
+        await _preflight(call, options)
         if stream:
             from router.streaming import open_stream
 
@@ -251,3 +252,30 @@ class Router:
 
             return SyncStream(loop.run(self.acompletion(model, messages, stream=True, **kwargs)))
         return loop.run(self.acompletion(model, messages, **kwargs))
+
+
+async def _preflight(call: Any, options: Mapping[str, Any]) -> None:
+    """ContextWindowExceededError before sending when the prompt cannot fit the model's window."""
+    from router.estimate import prompt_bytes
+
+    target = call.target
+    if target.catalogue_id is None:
+        return
+    import pricing
+
+    try:
+        window = pricing.price(target.catalogue_id, vendor=target.vendor).context_window
+    except LookupError:
+        return
+    if not window or prompt_bytes(call.req.messages) <= window:
+        return  # a BPE token is at least one byte: this prompt fits without counting
+    model = f"{target.vendor}/{target.catalogue_id}"
+    tokens = await asyncio.to_thread(pricing.count_tokens, model, messages=call.req.messages)
+    wanted = tokens + int(options.get("max_tokens") or 0)
+    if wanted > window:
+        started = time.perf_counter()
+        exc = ContextWindowExceededError(
+            f"the prompt is about {tokens} tokens (+{wanted - tokens} for max_tokens); {model} takes {window}",
+            vendor=target.vendor, model=target.model)
+        call.record(started, None, exc)
+        raise exc

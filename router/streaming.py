@@ -15,7 +15,7 @@ from router import costing, loop, transport
 from router.call import Call
 from vendors.accumulate import Accumulator
 from vendors.error_map import decode_error
-from vendors.errors import FareboxError
+from vendors.errors import FareboxError, MalformedResponseError
 from vendors.sse import SSEParser
 from vendors.types import Chunk, Response
 
@@ -29,10 +29,12 @@ class AsyncStream:
         self._call = call
         self._resp = resp
         self._started = started
+        self._loop = asyncio.get_running_loop()
         self._parser = SSEParser()
         self._decoder = call.codec.StreamDecoder(call.target.spec, model=call.target.model)
         self._acc = Accumulator(vendor=call.target.vendor, model=call.target.model)
         self._pending: deque[Chunk] = deque()
+        self._events: deque[tuple[str, str]] = deque()
         self._eof = False
         self._closed = False
         self._usage_seen = False
@@ -52,14 +54,19 @@ class AsyncStream:
     async def _fill(self) -> None:
         """Read until at least one chunk is pending or the stream ended."""
         call, content = self._call, self._resp.content
+        events = self._events
         while not self._pending and not self._eof:
+            if events:
+                # Decode one event per chunk the caller pulls: chunks do not pile up and age into GC work.
+                event, payload = events.popleft()
+                self._take(self._decoder.feed(event, payload))
+                continue
             try:
                 data = await content.readany()
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 raise transport.connection_error(exc, vendor=call.target.vendor, model=call.target.model) from exc
             if data:
-                for event, payload in self._parser.feed(data):
-                    self._take(self._decoder.feed(event, payload))
+                events.extend(self._parser.feed(data))
                 continue
             for event, payload in self._parser.close():
                 self._take(self._decoder.feed(event, payload))
@@ -129,31 +136,58 @@ class AsyncStream:
         self._closed = True
         self._release()
 
+    def __del__(self) -> None:
+        # Dropped unfinished without aclose() (a `break` out of `async for`): free the connection now,
+        # on its own loop, rather than leave it to aiohttp's "Unclosed connection" finaliser.
+        resp = self._resp
+        if resp.closed:
+            return
+        with contextlib.suppress(Exception):
+            try:
+                on_loop = asyncio.get_running_loop() is self._loop
+            except RuntimeError:
+                on_loop = False
+            if on_loop:
+                resp.close()
+            elif not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(resp.close)
+
 
 async def open_stream(call: Call) -> AsyncStream:
     """Open the stream with retries up to its first chunk (nothing reached the caller yet)."""
     from router import retry
 
     t = call.target
-    async for attempt in retry.policy(call.num_retries):
-        with attempt:
-            started = time.perf_counter()
-            status = None
-            try:
-                tp = await transport.for_running_loop()
-                resp = await tp.open(t.url, t.headers, call.body, timeout=call.timeout, vendor=t.vendor, model=t.model)
-                status = resp.status
-                if status >= 400:
-                    raw = await resp.read()
-                    resp.release()
-                    raise decode_error(status, raw, resp.headers, t.spec, model=t.model)
-                stream = AsyncStream(call, resp, started)
-                await stream.prime()
-            except BaseException as exc:
-                if not call.attempts or call.attempts[-1].ok or status is None or status >= 400:
-                    call.record(started, status, exc)
-                raise
-    return stream
+
+    async def once() -> AsyncStream:
+        started = time.perf_counter()
+        status = None
+        resp: aiohttp.ClientResponse | None = None
+        recorded = len(call.attempts)
+        try:
+            tp = await transport.for_running_loop()
+            resp = await tp.open(t.url, t.headers, call.body, timeout=call.timeout, vendor=t.vendor, model=t.model)
+            status = resp.status
+            if status >= 400 or resp.content_type == "application/json":
+                # An error, or a JSON reply where a stream was asked for (MiniMax's HTTP 200 base_resp error).
+                raw = await resp.read()
+                resp.release()
+                err = decode_error(status, raw, resp.headers, t.spec, model=t.model)
+                if status < 400 and err.vendor_code is None:
+                    raise MalformedResponseError("expected an event stream, got a JSON reply", vendor=t.vendor,
+                                                 model=t.model, status_code=status)
+                raise err
+            stream = AsyncStream(call, resp, started)
+            await stream.prime()
+            return stream
+        except BaseException as exc:
+            if resp is not None and not resp.closed:
+                resp.close()  # a failed attempt's unread bytes must not hold a pooled connection
+            if len(call.attempts) == recorded:  # every failed attempt is recorded once
+                call.record(started, status, exc)
+            raise
+
+    return await retry.run_with_retries(once, call.num_retries)
 
 
 _END = object()
@@ -166,7 +200,8 @@ class SyncStream:
         self._astream = astream
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._done = False
-        self._task = asyncio.run_coroutine_threadsafe(self._pump(), loop.loop())
+        self._bg = loop.loop()
+        self._task = asyncio.run_coroutine_threadsafe(self._pump(), self._bg)
 
     async def _pump(self) -> None:
         try:
@@ -209,9 +244,17 @@ class SyncStream:
         if self._done:
             return
         self._done = True
+        bg = self._bg
+        if not bg.is_running():
+            return  # stopped at exit, its session closed: never start a new loop from __del__ at shutdown
         self._task.cancel()
+        with contextlib.suppress(RuntimeError):
+            if asyncio.get_running_loop() is bg:
+                # __del__ can run on the background loop's own thread: waiting there would block it.
+                bg.create_task(self._astream.aclose())
+                return
         with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self._astream.aclose(), loop.loop()).result(5)
+            asyncio.run_coroutine_threadsafe(self._astream.aclose(), bg).result(5)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):

@@ -268,3 +268,43 @@ def test_deadline_bounds_a_direct_call_including_retries(emu):
         router.completion(model="minimax/MiniMax-M3", messages=MSG, api_key=KEY, base_url=emu.base_url("minimax"),
                           deadline=0.3)
     assert "deadline" not in (emu.requests[0].body or {})
+
+
+def test_preflight_context_window_check_moves_to_the_fallback(emu):
+    import pricing
+
+    row = {"vendor": "minimax", "id": "MiniMax-M2.7", "input_mtok": "0.30", "output_mtok": "1.20",
+           "context_window": 64, "max_output": 32, "checked": "2026-11-21", "source": "https://example.invalid/test"}
+    pricing.load_overrides({"model": [row]})
+    try:
+        r = router.Router(
+            deployments=[
+                {"alias": "small", "model": "minimax/MiniMax-M2.7", "api_key": KEY,
+                 "base_url": emu.base_url("minimax")},
+                {"alias": "big", "model": "deepseek/deepseek-v4-flash", "api_key": "sk-ds-cw-0005",
+                 "base_url": emu.base_url("deepseek")},
+            ],
+            context_window_fallbacks={"small": ["big"]},
+        )
+        long_prompt = [{"role": "user", "content": "word " * 300}]
+        resp = r.completion(model="small", messages=long_prompt)
+        assert resp.vendor == "deepseek" and vendors_hit(emu) == ["deepseek"]  # nothing sent to MiniMax
+        assert resp.attempts[0].error == "ContextWindowExceededError" and resp.attempts[0].status is None
+        emu.reset()
+        assert r.completion(model="small", messages=MSG).vendor == "minimax"  # a short prompt fits
+    finally:
+        pricing.reset_overrides()
+
+
+def test_content_policy_fallback(emu):
+    r = router.Router(
+        deployments=[
+            {"alias": "strict", "model": "minimax/MiniMax-M3", "api_key": KEY, "base_url": emu.base_url("minimax")},
+            {"alias": "lenient", "model": "deepseek/deepseek-v4-flash", "api_key": "sk-ds-cp-0006",
+             "base_url": emu.base_url("deepseek")},
+        ],
+        content_policy_fallbacks={"strict": ["lenient"]},
+    )
+    emu.fault(vendor="minimax", status=400, vendor_code=1026)
+    resp = r.completion(model="strict", messages=MSG)
+    assert resp.vendor == "deepseek" and resp.attempts[0].error == "ContentPolicyError"

@@ -324,3 +324,15 @@ def test_abandoned_sync_stream_does_not_block_the_background_loop(emu: Emulator)
     started = time.perf_counter()
     router.completion("openai/gpt-5.1", HI, **openai(emu))
     assert time.perf_counter() - started < 1.0
+
+
+def test_idle_timeout_mid_stream(emu: Emulator, sleeps: list[float]) -> None:
+    emu.fault(chunk_delay_s=1.0)
+    got: list[Any] = []
+    started = time.perf_counter()
+    with pytest.raises(errors.APITimeoutError) as info:
+        for chunk in router.completion("openai/gpt-5.1", HI, stream=True, timeout=0.3, **openai(emu)):
+            got.append(chunk)
+    assert time.perf_counter() - started < 0.9
+    assert len(got) == 1 and info.value.vendor == "openai"
+    assert len(emu.requests) == 1 and sleeps == []
