@@ -333,13 +333,15 @@ def test_timeout_is_retried_then_succeeds(emu: Emulator, openai_kw: dict[str, An
 # -- item 4: the sync API from scripts, threads and running loops ----------------------------------
 
 def test_sync_from_eight_threads(emu: Emulator, openai_kw: dict[str, Any]) -> None:
+    start = threading.Barrier(8)
+
     def one(i: int) -> tuple[int, str, str]:
+        start.wait(10)  # all eight calls in flight at once
         resp = router.completion("openai/gpt-5.1", [{"role": "user", "content": f"thread {i}"}], **openai_kw)
         return i, resp.choices[0].message.content, threading.current_thread().name
 
-    barrier_free = list(range(8))
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(one, barrier_free))
+        results = list(pool.map(one, range(8)))
     for i, content, _ in results:
         assert content.endswith(f"You said: thread {i}")
     assert len({name for *_, name in results}) > 1
@@ -365,21 +367,28 @@ async def test_sync_inside_pytest_asyncio_loop(emu: Emulator, openai_kw: dict[st
     assert resp.choices[0].message.content.endswith("You said: Hi")
 
 
-def test_sync_api_uses_the_background_loop_thread(emu: Emulator, openai_kw: dict[str, Any]) -> None:
+def test_sync_api_uses_the_background_loop_thread(emu: Emulator, openai_kw: dict[str, Any],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from router import loop, transport
 
-    before = asyncio.run
     router.completion("openai/gpt-5.1", HI, **openai_kw)
     names = [t.name for t in threading.enumerate()]
     assert names.count("farebox-loop") == 1
     bg = loop.loop()
     assert bg.is_running() and loop._thread is not None and loop._thread.is_alive()
     assert bg in transport._transports
+
+    def no_new_loops(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the sync API must not start an event loop per request")
+
+    monkeypatch.setattr(asyncio, "run", no_new_loops)
+    monkeypatch.setattr(asyncio, "new_event_loop", no_new_loops)
     loops_before = len(transport._transports)
     for _ in range(3):
         router.completion("openai/gpt-5.1", HI, **openai_kw)
-    assert len(transport._transports) == loops_before  # no new loop (no asyncio.run) per request
-    assert asyncio.run is before
+        list(router.completion("openai/gpt-5.1", HI, stream=True, **openai_kw))
+    assert len(transport._transports) == loops_before
+    assert [t.name for t in threading.enumerate()].count("farebox-loop") == 1
 
 
 def test_sync_api_refuses_farebox_own_loop_thread(emu: Emulator, openai_kw: dict[str, Any]) -> None:

@@ -70,9 +70,7 @@ def test_vendor_prefix_with_emulator_base_url(emu: Emulator) -> None:
 @pytest.mark.parametrize(("model", "suggested"), [
     ("MiniMax-M33", "minimax/MiniMax-M3"),
     ("minimax/MiniMax-M33", "minimax/MiniMax-M3"),
-    pytest.param("deepseek-chatt", "deepseek/deepseek-chat", marks=pytest.mark.xfail(
-        strict=True, reason="vendors/lookup.py nearest() suggests only canonical ids, never aliases: "
-                            "'deepseek-chatt' gets deepseek-v4-flash/-pro, not the alias deepseek-chat")),
+    ("deepseek-chatt", "deepseek/deepseek-chat"),
 ])
 def test_unknown_model_names_nearest(emu: Emulator, model: str, suggested: str) -> None:
     with pytest.raises(errors.ConfigError) as info:

@@ -27,8 +27,13 @@ def _catalogue() -> dict[str, tuple[str, str]]:
     return out
 
 
+@cache
 def known_names() -> list[str]:
-    return sorted({f"{v}/{i}" for v, i in _catalogue().values()})
+    """Every "vendor/name" a caller may use: ids and aliases, as the catalogue spells them."""
+    import pricing
+
+    return sorted({f"{row.vendor}/{name}" for row in pricing.models() if row.vendor in _registry()
+                   for name in (row.id, *(row.aliases or ()))})
 
 
 def nearest(name: str, n: int = 3) -> list[str]:
