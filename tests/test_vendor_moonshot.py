@@ -131,3 +131,14 @@ def test_errors(emu: Emulator, status: int, cls: type[e.FareboxError]) -> None:
     with pytest.raises(cls) as info:
         call(emu)
     assert type(info.value) is cls and info.value.vendor == "moonshot"
+
+
+def test_quota_exceeded_is_insufficient_balance_not_a_retryable_rate_limit() -> None:
+    from vendors import errors as e
+    from vendors.error_map import decode_error
+    from vendors.registry import get
+
+    body = {"error": {"type": "exceeded_current_quota_error",
+                      "message": "Your account is suspended due to insufficient balance"}}
+    err = decode_error(429, body, {}, get("moonshot"), model="kimi-k2.6")
+    assert type(err) is e.InsufficientBalanceError and not err.retryable

@@ -254,6 +254,7 @@ _BY_TYPE: dict[str, type[FareboxError]] = {
     "rate_limit_exceeded": RateLimitError,
     "insufficient_quota": InsufficientBalanceError,
     "insufficient_balance_error": InsufficientBalanceError,
+    "exceeded_current_quota_error": InsufficientBalanceError,  # Moonshot: out of credit, HTTP 429
     "overloaded_error": ServiceUnavailableError,
     "api_error": ServiceUnavailableError,
     "server_error": ServiceUnavailableError,
