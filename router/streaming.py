@@ -108,7 +108,11 @@ class AsyncStream:
                 await self._fill()
             except BaseException as exc:
                 if isinstance(exc, FareboxError):
-                    self._call.record(self._started, self._resp.status, exc)
+                    partial = await self._partial() if self.delivered else None
+                    cost = partial.cost if partial is not None else None
+                    self._call.record(self._started, self._resp.status, exc, cost)
+                    if partial is not None:
+                        exc.partial = self._call.finish(partial)  # type: ignore[attr-defined]
                 self._release()
                 self._closed = True
                 raise
@@ -119,6 +123,23 @@ class AsyncStream:
             self.first_chunk_s = time.perf_counter() - self._started
         self.delivered += 1
         return chunk
+
+    async def _partial(self) -> Response | None:
+        """A stream cut after chunks reached the caller: what was received, with estimated usage and cost.
+
+        The error carries it as `exc.partial` (a Response) and the attempt keeps the estimated cost.
+        """
+        call, acc = self._call, self._acc
+        try:
+            if acc.usage is None:
+                await costing.load_encodings(call.target)
+                acc.usage = costing.estimate_usage(call.target, call.req, text=acc.text, reasoning=acc.reasoning,
+                                                   tool_calls=acc.tool_calls())
+            resp = acc.response()
+            resp.cost = costing.cost_for(call.target, acc.usage, call.req)
+        except Exception:  # the vendor's error is what the caller must see
+            return None
+        return resp
 
     async def prime(self) -> None:
         """Read up to the first chunk, so failures before it can still be retried."""

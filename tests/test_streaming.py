@@ -336,3 +336,19 @@ def test_idle_timeout_mid_stream(emu: Emulator, sleeps: list[float]) -> None:
     assert time.perf_counter() - started < 0.9
     assert len(got) == 1 and info.value.vendor == "openai"
     assert len(emu.requests) == 1 and sleeps == []
+
+
+def test_stream_cut_after_chunks_carries_the_partial_response_and_an_estimated_cost(emu) -> None:
+    emu.fault(vendor="minimax", truncate_after_chunks=4)
+    stream = router.completion("minimax/MiniMax-M3", [{"role": "user", "content": "tell me something"}],
+                               api_key="sk-api-partial-0001", base_url=emu.base_url("minimax"), stream=True)
+    received = ""
+    with pytest.raises(errors.MalformedResponseError) as info:
+        for chunk in stream:
+            received += "".join(c.delta.content or "" for c in chunk.choices)
+    partial = info.value.partial
+    assert partial.choices[0].message.content == received
+    assert partial.usage.estimated and partial.usage.completion_tokens > 0
+    assert partial.cost is not None and partial.cost.estimated and partial.cost.total > 0
+    assert partial.attempts[-1].error == "MalformedResponseError"
+    assert partial.attempts[-1].cost == partial.cost
