@@ -9,9 +9,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from router import errors
+    from router import errors, metrics
     from router.api import acompletion, completion, completion_cost
+    from router.budgets import Budget
     from router.routing import Router
+    from router.spending import SpendRow, spend
+    from router.tracking import CallRecord, add_listener, aflush, configure, flush, remove_listener
     from router.transport import aclose_all as aclose
     from vendors.types import Attempt, Chunk, Message, Response, Usage
 
@@ -19,16 +22,26 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Attempt",
+    "Budget",
+    "CallRecord",
     "Chunk",
     "Message",
     "Response",
     "Router",
+    "SpendRow",
     "Usage",
     "aclose",
     "acompletion",
+    "add_listener",
+    "aflush",
     "completion",
     "completion_cost",
+    "configure",
     "errors",
+    "flush",
+    "metrics",
+    "remove_listener",
+    "spend",
 ]
 
 _LAZY: dict[str, tuple[str, str | None]] = {
@@ -45,6 +58,17 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Message": ("vendors.types", "Message"),
     "Usage": ("vendors.types", "Usage"),
     "Attempt": ("vendors.types", "Attempt"),
+    "configure": ("router.tracking", "configure"),
+    "add_listener": ("router.tracking", "add_listener"),
+    "remove_listener": ("router.tracking", "remove_listener"),
+    "flush": ("router.tracking", "flush"),
+    "aflush": ("router.tracking", "aflush"),
+    "CallRecord": ("router.tracking", "CallRecord"),
+    "tracking": ("router.tracking", None),
+    "spend": ("router.spending", "spend"),
+    "SpendRow": ("router.spending", "SpendRow"),
+    "Budget": ("router.budgets", "Budget"),
+    "metrics": ("router.metrics", None),
 }
 
 

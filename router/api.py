@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from router import loop
+from router import loop, tracking
 from router.call import Call
 from router.request import OPENAI_PARAMS, build_request
 from router.resolve import Target, resolve
@@ -49,8 +49,27 @@ async def acompletion(model: str, messages: Any, *, stream: bool = False, deadli
     """The async call: a Response, or with stream=True an async iterator of chunks (`.response` at the end).
 
     `timeout` bounds each attempt; `deadline` (seconds) bounds the whole call, retries included.
+    With tracking on, the call leaves one CallRecord (router.tracking), a stream when it ends.
     """
-    call = prepare(model, messages, stream=stream, **kwargs)
+    tracker = tracking.active()
+    if tracker is None:
+        return await _run(prepare(model, messages, stream=stream, **kwargs), stream, deadline)
+    trace = tracker.begin(model, kwargs.get("metadata"), stream)
+    try:
+        call = trace.call = prepare(model, messages, stream=stream, **kwargs)
+        if tracker.gated:
+            await trace.admit(lambda: _estimate(call, messages, kwargs))
+        call.trace = trace
+        result = await _run(call, stream, deadline)
+    except BaseException as exc:
+        await tracking.settle(trace.failed(exc), quiet=True)
+        raise
+    if not stream:
+        await tracking.settle(trace.ok(result))
+    return result
+
+
+async def _run(call: Call, stream: bool, deadline: float | None) -> Any:
     if stream:
         from router.streaming import open_stream
 
@@ -69,6 +88,13 @@ async def acompletion(model: str, messages: Any, *, stream: bool = False, deadli
     except TimeoutError as exc:
         raise APITimeoutError(f"deadline of {deadline:g}s passed", vendor=call.target.vendor,
                               model=call.target.model) from exc
+
+
+def _estimate(call: Call, messages: Any, kwargs: dict[str, Any]) -> Any:
+    from router.estimate import expected_cost
+
+    t = call.target
+    return expected_cost(f"{t.vendor}/{t.catalogue_id or t.model}", messages, kwargs)
 
 
 def completion(model: str, messages: Any, *, stream: bool = False, **kwargs: Any) -> Any:

@@ -45,6 +45,7 @@ class Call:
         "started",
         "target",
         "timeout",
+        "trace",
     )
 
     def __init__(self, target: Target, req: ChatRequest, *, effort: Any, dropped: list[str], timeout: float | None,
@@ -55,6 +56,7 @@ class Call:
         self.timeout, self.num_retries, self.metadata, self.alias = timeout, num_retries, metadata, alias
         self.attempts: list[Attempt] = attempts if attempts is not None else []
         self.on_attempt = on_attempt
+        self.trace: Any = None  # router.tracking.Trace of the user-level call a stream reports to at its end
         self.codec = codec_for(target.wire)
         ctx = RequestContext(model=target.model, wire=target.wire, region=target.region, stream=req.stream,
                              key_kind=target.key_kind)

@@ -1,4 +1,4 @@
-"""`python -m router` / `farebox`: demo, complete, models, price, effort, emulator."""
+"""`python -m router` / `farebox`: demo, complete, models, price, effort, spend, emulator."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
+
+from vendors.errors import FareboxError
 
 __all__ = ["main"]
 
@@ -111,6 +113,53 @@ def cmd_effort(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_spend(args: argparse.Namespace) -> int:
+    import csv
+
+    from router.ledger import default_path
+    from router.spending import spend
+
+    group_by = [name.strip() for value in args.by or () for name in value.split(",") if name.strip()]
+    try:
+        rows = spend(group_by, since=args.since, until=args.until, ledger=args.ledger)
+    except ValueError as exc:
+        if isinstance(exc, FareboxError):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    data = [row.as_dict() for row in rows]
+    if args.format == "json":
+        print(json.dumps(data, indent=2, default=str))
+        return 0
+    fields = [*group_by, "calls", "failures", "cancelled", "fallbacks", "prompt_tokens", "completion_tokens",
+              "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost"]
+    if args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(data)
+        return 0
+    if not rows:
+        print(f"no calls recorded in {args.ledger or default_path()} for that period")
+        return 0
+    shown = [*group_by, "calls", "failures", "fallbacks", "prompt_tokens", "completion_tokens", "cost"]
+    total = {name: sum(d[name] for d in data) for name in shown if name not in group_by}
+    cells = [[_cell(d[name]) for name in shown] for d in data]
+    cells.append(["total" if i == 0 else "" for i in range(len(group_by))] + [_cell(total[n]) for n in shown[
+        len(group_by):]])
+    widths = [max(len(name), *(len(row[i]) for row in cells)) for i, name in enumerate(shown)]
+    numeric = [name not in group_by for name in shown]
+    print("  ".join(n.rjust(w) if r else n.ljust(w) for n, w, r in zip(shown, widths, numeric, strict=True)))
+    for row in cells:
+        print("  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, numeric, strict=True)))
+    return 0
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"${value:.6f}"
+    return "-" if value is None else str(value)
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     from router.emulator import main as emulator_main
 
@@ -147,6 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("effort", help="a model's effort levels and what LEVEL becomes on the wire")
     p.add_argument("model")
     p.add_argument("level", nargs="?")
+    p = sub.add_parser("spend", help="spend from the cost ledger, grouped (FAREBOX_LEDGER or --ledger)")
+    p.add_argument("--by", action="append", metavar="KEY",
+                   help="group by day, hour, month, vendor, model, alias, deployment, status, error, billing or "
+                        "tag:KEY; repeat or comma-separate")
+    p.add_argument("--since", default=None, help="7d, 24h, 30m, 2w, today, or an ISO date/datetime (UTC)")
+    p.add_argument("--until", default=None, help="same forms; the end is excluded")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--ledger", default=None, help="ledger file (default: $FAREBOX_LEDGER, else "
+                                                  "~/.local/share/farebox/ledger.sqlite)")
     p = sub.add_parser("emulator", help="run the vendor emulator for your own tests")
     p.add_argument("--port", type=int, default=4010)
     return parser
@@ -155,9 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"demo": cmd_demo, "complete": cmd_complete, "models": cmd_models, "price": cmd_price,
-               "effort": cmd_effort, "emulator": cmd_emulator}[args.command]
-    from vendors.errors import FareboxError
-
+               "effort": cmd_effort, "spend": cmd_spend, "emulator": cmd_emulator}[args.command]
     try:
         return handler(args)
     except FareboxError as exc:

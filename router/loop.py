@@ -54,16 +54,27 @@ def run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         raise
 
 
+async def _drain() -> None:
+    """Close the pooled session, then cancel what still runs (a stream left open) and let it unwind,
+    as asyncio.run does: a task still pending when the loop stops is reported as destroyed."""
+    from router.transport import aclose_all
+
+    await aclose_all()
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=2)
+
+
 def _shutdown() -> None:
     """At exit: close the pooled session and stop the loop, so nothing warns about unclosed sockets."""
     global _loop
     bg = _loop
     if bg is None or bg.is_closed():
         return
-    from router.transport import aclose_all
-
     try:
-        asyncio.run_coroutine_threadsafe(aclose_all(), bg).result(5)
+        asyncio.run_coroutine_threadsafe(_drain(), bg).result(5)
     except Exception:
         pass
     bg.call_soon_threadsafe(bg.stop)

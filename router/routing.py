@@ -7,12 +7,13 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from router import loop
+from router import loop, tracking
 from router.api import prepare
 from vendors.errors import (
     AllDeploymentsFailedError,
@@ -111,6 +112,7 @@ class Router:
         self._health: dict[str, _Health] = {d.label: _Health() for d in self.config.deployments}
         self._lock = threading.Lock()
         self._rng = random.Random()
+        self._listeners: list[Callable[[Any], Any]] = []
 
     @classmethod
     def from_file(cls, path: str) -> Router:
@@ -176,16 +178,43 @@ class Router:
 
             return await acompletion(model, messages, stream=stream, **kwargs)
         deadline = kwargs.pop("deadline", None) or self.config.deadline
+        tracker = tracking.active()
+        if tracker is None:
+            return await self._deadline(model, messages, stream, kwargs, deadline, None)
+        # One record for the routed call, whatever the deployments and fallbacks tried underneath.
+        trace = tracker.begin(model, kwargs.get("metadata"), stream, alias=model, listeners=tuple(self._listeners))
+        try:
+            if tracker.gated:
+                await trace.admit(lambda: self._estimate(model, messages, kwargs))
+            result = await self._deadline(model, messages, stream, kwargs, deadline, trace)
+        except BaseException as exc:
+            await tracking.settle(trace.failed(exc), quiet=True)
+            raise
+        if not stream:
+            await tracking.settle(trace.ok(result))
+        return result
+
+    async def _deadline(self, alias: str, messages: Any, stream: bool, kwargs: dict[str, Any],
+                        deadline: float | None, trace: Any) -> Any:
         if deadline is None:
-            return await self._route(model, messages, stream, kwargs)
+            return await self._route(alias, messages, stream, kwargs, trace)
         try:
             async with asyncio.timeout(deadline):
-                return await self._route(model, messages, stream, kwargs)
+                return await self._route(alias, messages, stream, kwargs, trace)
         except TimeoutError as exc:
             raise APITimeoutError(f"deadline of {deadline:g}s passed before any deployment answered") from exc
 
-    async def _route(self, alias: str, messages: Any, stream: bool, kwargs: dict[str, Any]) -> Any:
+    def _estimate(self, alias: str, messages: Any, kwargs: Mapping[str, Any]) -> Decimal:
+        """For budgets: the dearest priced deployment of the alias (the one that answers is not known yet)."""
+        from router.estimate import expected_cost
+
+        costs = [expected_cost(d.model, messages, {**d.params, **kwargs}) for d in self._groups[alias]]
+        return max((c for c in costs if c.is_finite()), default=Decimal(0))
+
+    async def _route(self, alias: str, messages: Any, stream: bool, kwargs: dict[str, Any], trace: Any = None) -> Any:
         attempts: list[Attempt] = []
+        if trace is not None:
+            trace.attempts = attempts
         plan, seen, skipped = self._plan(alias), set(), []
         last: FareboxError | None = None
         while plan:
@@ -198,7 +227,7 @@ class Router:
                     skipped.append(dep.label)
                     continue
                 try:
-                    return await self._try(dep, group, messages, stream, kwargs, attempts)
+                    return await self._try(dep, group, messages, stream, kwargs, attempts, trace)
                 except ContextWindowExceededError as exc:
                     last = exc
                     plan[:0] = self.config.context_window_fallbacks.get(group, [])
@@ -218,13 +247,16 @@ class Router:
                                         attempts=attempts, model=alias)
 
     async def _try(self, dep: Deployment, group: str, messages: Any, stream: bool, kwargs: dict[str, Any],
-                   attempts: list[Attempt]) -> Any:
+                   attempts: list[Attempt], trace: Any = None) -> Any:
         options = {**dep.params, **kwargs}
         options.setdefault("num_retries", self.config.num_retries)
         options.setdefault("timeout", self.config.timeout)
         if dep.reasoning_effort is not None:
             options.setdefault("reasoning_effort", dep.reasoning_effort)
         started = time.perf_counter()
+        if trace is not None:
+            trace.tries += 1
+            trace.deployment = dep.label
         try:
             call = prepare(dep.model, messages, api_key=dep.api_key.get_secret_value() if dep.api_key else None,
                            base_url=dep.base_url, region=dep.region, wire=dep.wire, stream=stream, alias=group,
@@ -233,6 +265,8 @@ class Router:
             attempts.append(Attempt(vendor=exc.vendor or "", model=dep.model, base_url=dep.base_url or "",
                                     error=type(exc).__name__, message=str(exc), alias=group, deployment=dep.label))
             raise
+        if trace is not None:
+            trace.call, call.trace = call, trace
         await _preflight(call, options)
         if stream:
             from router.streaming import open_stream
@@ -244,6 +278,28 @@ class Router:
             attempt.deployment = attempt.deployment or dep.label
         self._succeeded(dep, time.perf_counter() - started)
         return result
+
+    # -- tracking ----------------------------------------------------------------------------------
+    def add_listener(self, fn: Callable[[Any], Any]) -> None:
+        """Call `fn(record)` with the CallRecord of every call through this Router (sync or async fn)."""
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[Any], Any]) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def spend(self, group_by: Iterable[str] = (), since: Any = None, until: Any = None, **options: Any) -> Any:
+        """router.spend(...) over the ledger (every call recorded there, not only this Router's)."""
+        from router.spending import spend
+
+        return spend(group_by, since, until, **options)
+
+    def flush(self) -> None:
+        """Commit queued call records (batching mode)."""
+        tracking.flush()
+
+    async def aflush(self) -> None:
+        await tracking.aflush()
 
     def completion(self, model: str, messages: Any, *, stream: bool = False, **kwargs: Any) -> Any:
         """The sync form of `acompletion`, safe from any thread."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from router import costing, loop, transport
+from router import costing, loop, tracking, transport
 from router.call import Call
 from vendors.accumulate import Accumulator
 from vendors.error_map import decode_error
@@ -41,6 +41,7 @@ class AsyncStream:
         self.delivered = 0
         self.first_chunk_s: float | None = None
         self.response: Response | None = None
+        self._trace: Any = None  # set once the stream is handed to the caller: it then reports its end
 
     def __aiter__(self) -> AsyncStream:
         return self
@@ -115,7 +116,12 @@ class AsyncStream:
                         exc.partial = self._call.finish(partial)  # type: ignore[attr-defined]
                 self._release()
                 self._closed = True
+                if self._trace is not None and isinstance(exc, Exception):
+                    # A cancelled task reports nothing here: aclose() or __del__ records what was received.
+                    await tracking.settle(self._trace.failed(exc), quiet=True)
                 raise
+            if self._eof and self._trace is not None and not self._trace.done:
+                await tracking.settle(self._trace.ok(self.response))
             if not self._pending:
                 raise StopAsyncIteration
         chunk = self._pending.popleft()
@@ -123,6 +129,13 @@ class AsyncStream:
             self.first_chunk_s = time.perf_counter() - self._started
         self.delivered += 1
         return chunk
+
+    async def _handed(self, trace: Any) -> None:
+        """open_stream gives the stream to the caller: from now on its end is the call's record."""
+        self._trace = trace
+        trace.ttft = time.perf_counter() - trace.started
+        if self._eof and not trace.done:  # the whole reply arrived with the first read
+            await tracking.settle(trace.ok(self.response))
 
     async def _partial(self) -> Response | None:
         """A stream cut after chunks reached the caller: what was received, with estimated usage and cost.
@@ -153,13 +166,21 @@ class AsyncStream:
                 self._resp.close()  # unread bytes: the connection cannot be reused
 
     async def aclose(self) -> None:
-        """Stop early; the connection is released."""
+        """Stop early; the connection is released and the call recorded as cancelled with what was received."""
         self._closed = True
         self._release()
+        trace = self._trace
+        if trace is not None and not trace.done:
+            partial = await self._partial() if self.delivered else None
+            await tracking.settle(trace.cancelled(partial), quiet=True)
 
     def __del__(self) -> None:
         # Dropped unfinished without aclose() (a `break` out of `async for`): free the connection now,
         # on its own loop, rather than leave it to aiohttp's "Unclosed connection" finaliser.
+        trace = self._trace
+        if trace is not None and not trace.done:
+            with contextlib.suppress(Exception):
+                trace.cancelled(None, wait=False)
         resp = self._resp
         if resp.closed:
             return
@@ -200,15 +221,18 @@ async def open_stream(call: Call) -> AsyncStream:
                 raise err
             stream = AsyncStream(call, resp, started)
             await stream.prime()
-            return stream
         except BaseException as exc:
             if resp is not None and not resp.closed:
                 resp.close()  # a failed attempt's unread bytes must not hold a pooled connection
             if len(call.attempts) == recorded:  # every failed attempt is recorded once
                 call.record(started, status, exc)
             raise
+        return stream
 
-    return await retry.run_with_retries(once, call.num_retries)
+    stream = await retry.run_with_retries(once, call.num_retries)
+    if call.trace is not None:
+        await stream._handed(call.trace)
+    return stream
 
 
 _END = object()

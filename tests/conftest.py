@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +14,22 @@ from router.emulator import Emulator
 
 # A distinctive key: if it shows up anywhere it must not, the tests find it by plain substring search.
 KEY = "sk-api-SECRET-abcdefghijklmnop"
+
+
+_LEDGER_DIR = tempfile.mkdtemp(prefix="farebox-test-ledger-")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tracking is on by default: no test may write the real ~/.local/share ledger. Subprocesses inherit this.
+    os.environ["FAREBOX_LEDGER"] = os.path.join(_LEDGER_DIR, "session.sqlite")
+    os.environ.pop("FAREBOX_TRACKING", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from router import ledger
+
+    ledger.close_all()
+    shutil.rmtree(_LEDGER_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +66,38 @@ def sleeps() -> Iterator[list[float]]:
 def openai_kw(emu: Emulator) -> dict[str, Any]:
     """Keyword arguments that point an `openai/<model>` call at the emulator's OpenAI profile."""
     return {"api_key": KEY, "base_url": emu.base_url("openai")}
+
+
+@pytest.fixture
+def ledger(tmp_path: Any) -> Iterator[Any]:
+    """A fresh ledger file for this test (strict, durable); settings back to the session's afterwards."""
+    from router import tracking
+
+    path = tmp_path / "ledger.sqlite"
+    tracking.reset()
+    tracking.configure(ledger=path)
+    yield path
+    tracking.reset()
+
+
+@pytest.fixture
+def records() -> Iterator[list[Any]]:
+    """Every CallRecord emitted during the test, via a process-wide listener."""
+    from router import tracking
+
+    seen: list[Any] = []
+    tracking.add_listener(seen.append)
+    yield seen
+    tracking.remove_listener(seen.append)
+
+
+def ledger_rows(path: Any, where: str = "", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """The ledger's rows as dicts, read with a separate connection (what another process would see)."""
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(f"SELECT * FROM calls {where} ORDER BY id", params)]
+    finally:
+        conn.close()

@@ -2,7 +2,8 @@
 
     FareboxError
     ├── ConfigError                      bad model/vendor/base_url/key: raised before any request
-    │   └── BudgetExceededError          a budget would be exceeded (before any request)
+    │   ├── BudgetExceededError          a budget would be exceeded (before any request)
+    │   └── LedgerError                  the cost ledger file cannot be opened or written (names the path)
     ├── InvalidRequestError              the vendor (or Farebox, before sending) rejects the request
     │   ├── UnsupportedParamError        a parameter this vendor/model does not accept
     │   ├── InvalidEffortError           a reasoning_effort the vendor/model cannot express
@@ -46,6 +47,7 @@ __all__ = [
     "InsufficientBalanceError",
     "InvalidEffortError",
     "InvalidRequestError",
+    "LedgerError",
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -147,6 +149,12 @@ class ConfigError(FareboxError, ValueError):
 
 class BudgetExceededError(ConfigError):
     """The call would take spend past a configured budget."""
+
+
+class LedgerError(ConfigError):
+    """The cost ledger (SQLite) cannot be opened, migrated or written; the message names its path."""
+
+    fallback_ok = False
 
 
 class InvalidRequestError(FareboxError, ValueError):

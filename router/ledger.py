@@ -1,0 +1,450 @@
+"""The SQLite call ledger: one writer thread per file per process, group commit, WAL, a versioned schema."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import os
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from vendors.errors import LedgerError
+
+__all__ = ["COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "Ledger", "close_all", "connect", "default_path", "failure",
+           "get", "opened"]
+
+log = logging.getLogger("farebox")
+
+# Each entry upgrades the schema by one version; PRAGMA user_version says how many have run.
+# Append only: a released ledger file must always be able to climb to the newest version.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # v1: one row per user-level call. Money is exact Decimal text; cost_pico (total in 1e-12 USD) lets
+    # SQL sum it, exact whenever cost_exact = 1 (prices with at most 6 decimals per million tokens).
+    ("""CREATE TABLE calls (
+        id INTEGER PRIMARY KEY,
+        record_id TEXT NOT NULL UNIQUE,
+        ts REAL NOT NULL,
+        vendor TEXT NOT NULL,
+        model TEXT NOT NULL,
+        alias TEXT,
+        deployment TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        vendor_code TEXT,
+        http_status INTEGER,
+        stream INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        fallbacks INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        cached_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_input TEXT,
+        cost_cache_read TEXT,
+        cost_cache_write TEXT,
+        cost_output TEXT,
+        cost_reasoning TEXT,
+        cost_total TEXT,
+        cost_pico INTEGER NOT NULL DEFAULT 0,
+        cost_exact INTEGER NOT NULL DEFAULT 1,
+        estimated INTEGER NOT NULL DEFAULT 0,
+        billing TEXT,
+        latency_s REAL,
+        ttft_s REAL,
+        effort TEXT,
+        response_id TEXT,
+        tags TEXT,
+        pid INTEGER
+    )""",),
+    # v2: spend queries and budget checks scan a time range, often for one alias.
+    ("CREATE INDEX calls_ts ON calls(ts)", "CREATE INDEX calls_alias_ts ON calls(alias, ts)"),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+COLUMNS = ("record_id", "ts", "vendor", "model", "alias", "deployment", "status", "error", "vendor_code",
+           "http_status", "stream", "attempts", "fallbacks", "prompt_tokens", "cached_tokens", "cache_write_tokens",
+           "completion_tokens", "reasoning_tokens", "cost_input", "cost_cache_read", "cost_cache_write",
+           "cost_output", "cost_reasoning", "cost_total", "cost_pico", "cost_exact", "estimated", "billing",
+           "latency_s", "ttft_s", "effort", "response_id", "tags", "pid")
+_INSERT = f"INSERT OR IGNORE INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+BUSY_TIMEOUT_S = 30.0
+
+
+def default_path() -> Path:
+    """$FAREBOX_LEDGER, else $XDG_DATA_HOME/farebox/ledger.sqlite (~/.local/share when unset)."""
+    env = os.environ.get("FAREBOX_LEDGER")
+    if env:
+        return Path(env).expanduser()
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "farebox" / "ledger.sqlite"
+
+
+def failure(path: Path, what: str, exc: BaseException) -> LedgerError:
+    return LedgerError(f"cost ledger {str(path)!r}: {what}: {exc}",
+                       hint="set FAREBOX_LEDGER to a writable file, configure(tracking='best-effort') to keep "
+                            "calls going without it, or tracking='off'")
+
+
+def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
+    """An open, migrated connection in autocommit mode (explicit BEGIN IMMEDIATE for writes)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise failure(path, "cannot open", exc) from exc
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]  # "file is not a database" shows here
+        _check_version(path, version)
+        if migrate:
+            # WAL: readers never block the writer, and several processes can append to one file.
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")  # in WAL, a crash of the process loses no commit
+            if version < SCHEMA_VERSION:
+                _migrate(conn, path)
+    except LedgerError:
+        conn.close()
+        raise
+    except sqlite3.Error as exc:
+        conn.close()
+        raise failure(path, "not a readable SQLite ledger", exc) from exc
+    return conn
+
+
+def _check_version(path: Path, version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise LedgerError(f"cost ledger {str(path)!r} has schema version {version}, newer than this Farebox "
+                          f"understands ({SCHEMA_VERSION}); upgrade Farebox or point FAREBOX_LEDGER elsewhere")
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute("BEGIN IMMEDIATE")  # two processes opening a new file: one migrates, the other waits
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        _check_version(path, version)
+        if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+                                         ).fetchone()[0]:
+            raise LedgerError(f"{str(path)!r} is an SQLite database but not a Farebox cost ledger; "
+                              "point FAREBOX_LEDGER at another file")
+        for statements in MIGRATIONS[version:]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+Done = Callable[[BaseException | None], None]
+
+
+class _Control:
+    """A queue item that is not a row: flush, stop, or a function to run on the writer's connection."""
+
+    __slots__ = ("done", "fn", "stop")
+
+    def __init__(self, done: Callable[[Any, BaseException | None], None], fn: Callable[..., Any] | None = None,
+                 stop: bool = False) -> None:
+        self.done, self.fn, self.stop = done, fn, stop
+
+
+class Ledger:
+    """Rows go on a queue; one daemon thread inserts them in batches (group commit) and reports back.
+
+    Durable: the writer commits whenever its queue runs empty, then calls each row's `done`.
+    Batching: rows are kept until `batch_size` of them, `flush_interval` seconds, `flush()` or exit.
+    """
+
+    def __init__(self, path: Path, *, batching: bool = False, batch_size: int = 500,
+                 flush_interval: float = 1.0) -> None:
+        self.path = path
+        self.batching, self.batch_size, self.flush_interval = batching, batch_size, flush_interval
+        self.error: LedgerError | None = None   # why the file could not be opened
+        self.ready = False
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._opened = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.write_error: LedgerError | None = None  # the last failed commit, raised by the next flush()
+        self.closed = False
+        self._failing = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the writer thread (once); it opens the file. Rows queued meanwhile wait for it."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"farebox-ledger:{self.path.name}",
+                                                daemon=True)
+                self._thread.start()
+
+    def open(self, timeout: float | None = None) -> None:
+        """Start the writer (once) and wait until the file is open and migrated; LedgerError if not."""
+        self.start()
+        self._opened.wait(timeout)
+        if self.error is not None:
+            raise self.error
+
+    async def aopen(self) -> None:
+        """`open()` without blocking the event loop."""
+        if not self.ready:
+            await asyncio.to_thread(self.open)
+        elif self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        try:
+            conn = connect(self.path)
+        except LedgerError as exc:
+            self.error = exc
+            self._opened.set()
+            self._fail_queue(exc)
+            return
+        self.ready = True
+        self._opened.set()
+        try:
+            self._serve(conn)
+        except BaseException as exc:  # a bug here must not leave callers waiting on a dead thread
+            log.exception("the ledger writer for %s stopped", self.path)
+            self.error = failure(self.path, "the writer stopped", exc)
+            self._fail_queue(self.error)
+        finally:
+            conn.close()
+
+    def _fail_queue(self, exc: LedgerError) -> None:
+        # A file that never opened: everything submitted (before or after) is answered with the error.
+        while True:
+            item = self._queue.get()
+            if isinstance(item, _Control):
+                item.done(None, exc)
+                if item.stop:
+                    return
+            elif item[1] is not None:
+                item[1](exc)
+
+    def _serve(self, conn: sqlite3.Connection) -> None:
+        pending: list[tuple[Any, Done | None]] = []
+        first = 0.0  # when the oldest pending row arrived (batching)
+        get = self._queue.get
+        while True:
+            if self.batching and pending:
+                wait = first + self.flush_interval - time.monotonic()
+                try:
+                    item = get(timeout=max(wait, 0.0)) if wait > 0 else None
+                except queue.Empty:
+                    item = None
+                if item is None:
+                    self._commit(conn, pending)
+                    continue
+            else:
+                item = get()
+            while True:
+                if isinstance(item, _Control):
+                    self._commit(conn, pending)
+                    if not self._control(conn, item):
+                        return
+                else:
+                    if not pending:
+                        first = time.monotonic()
+                    pending.append(item)
+                    if len(pending) >= self.batch_size:
+                        self._commit(conn, pending)
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if not self.batching:
+                self._commit(conn, pending)
+
+    def _control(self, conn: sqlite3.Connection, item: _Control) -> bool:
+        if item.fn is None:
+            error, self.write_error = self.write_error, None
+            item.done(None, error)
+            return not item.stop
+        try:
+            result = item.fn(conn)
+        except BaseException as exc:
+            item.done(None, exc)
+        else:
+            item.done(result, None)
+        return True
+
+    def _commit(self, conn: sqlite3.Connection, pending: list[tuple[Any, Done | None]]) -> None:
+        if not pending:
+            return
+        error: LedgerError | None = None
+        try:
+            self._commit_rows(conn, [record.to_row() for record, _ in pending])
+        except Exception as exc:
+            error = failure(self.path, f"cannot write {len(pending)} call record(s)", exc)
+            self.write_error = error
+            # Logged once per run of failures: a full disk must not flood the log with one line per call.
+            if not self._failing:
+                log.error("%s", error)
+            self._failing = True
+        else:
+            self._failing = False
+        for _, done in pending:
+            if done is not None:
+                try:
+                    done(error)
+                except Exception:  # a waiter's loop may be gone; the row is written all the same
+                    log.debug("ledger waiter failed", exc_info=True)
+        pending.clear()
+
+    @staticmethod
+    def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(_INSERT, rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    # -- producers ---------------------------------------------------------------------------
+    def submit(self, record: Any, done: Done | None = None) -> None:
+        """Queue a record (anything with `.to_row()`); `done(error or None)` runs on the writer after commit."""
+        if self.closed:
+            self._write_now(record, done)
+        else:
+            self._queue.put((record, done))
+
+    def _write_now(self, record: Any, done: Done | None) -> None:
+        # After close() (interpreter exit): no writer thread any more, so this one row is written inline.
+        error: LedgerError | None = None
+        try:
+            conn = connect(self.path)
+            try:
+                self._commit_rows(conn, [record.to_row()])
+            finally:
+                conn.close()
+        except Exception as exc:
+            error = exc if isinstance(exc, LedgerError) else failure(self.path, "cannot write a call record", exc)
+            log.error("%s", error)
+        if done is not None:
+            done(error)
+
+    def run(self, fn: Callable[[sqlite3.Connection], Any], done: Callable[[Any, BaseException | None], None]) -> None:
+        """Run `fn(connection)` on the writer thread after every row queued before it; then `done(result, exc)`."""
+        self._queue.put(_Control(done, fn))
+
+    def flush(self, timeout: float | None = 30.0) -> None:
+        """Commit everything queued so far; raises the last write error (LedgerError) if a commit failed."""
+        if self._thread is None:
+            return
+        event = threading.Event()
+        box: list[BaseException | None] = [None]
+
+        def done(_: Any, error: BaseException | None) -> None:
+            box[0] = error
+            event.set()
+
+        self._queue.put(_Control(done))
+        if not event.wait(timeout):
+            raise LedgerError(f"cost ledger {str(self.path)!r}: flush did not finish within {timeout:g}s")
+        if box[0] is not None:
+            raise box[0]
+
+    async def aflush(self) -> None:
+        """`flush()` from a coroutine, without blocking the event loop."""
+        if self._thread is None:
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def done(_: Any, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle, future, error)
+
+        self._queue.put(_Control(done))
+        await future
+
+    def flush_quietly(self) -> None:
+        """`flush()`, logging instead of raising (reconfiguration, exit)."""
+        try:
+            self.flush()
+        except LedgerError as exc:
+            log.error("%s", exc)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Commit what is pending and stop the writer."""
+        thread = self._thread
+        self.closed = True
+        if thread is None or not thread.is_alive():
+            return
+        stopped = threading.Event()
+        self._queue.put(_Control(lambda *_: stopped.set(), stop=True))
+        stopped.wait(timeout)
+        thread.join(timeout)
+
+
+def _settle(future: asyncio.Future[Any], error: BaseException | None, result: Any = None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+_ledgers: dict[Path, Ledger] = {}
+_ledgers_lock = threading.Lock()
+
+
+def get(path: str | os.PathLike[str] | None = None, **options: Any) -> Ledger:
+    """The process's Ledger for `path` (default_path() when None): one writer thread per file."""
+    resolved = Path(path).expanduser() if path is not None else default_path()
+    resolved = resolved.absolute()
+    with _ledgers_lock:
+        ledger = _ledgers.get(resolved)
+        if ledger is not None and (ledger.error is not None or (options and _differs(ledger, options))):
+            ledger.close()
+            ledger = None
+        if ledger is None:
+            ledger = _ledgers[resolved] = Ledger(resolved, **options)
+        return ledger
+
+
+def _differs(ledger: Ledger, options: dict[str, Any]) -> bool:
+    return any(getattr(ledger, key) != value for key, value in options.items())
+
+
+def close_all(ledgers: Iterable[Ledger] | None = None) -> None:
+    """Commit and stop every writer (at exit, and when tests reconfigure)."""
+    with _ledgers_lock:
+        targets = list(ledgers) if ledgers is not None else list(_ledgers.values())
+        for ledger in targets:
+            _ledgers.pop(ledger.path, None)
+    for ledger in targets:
+        try:
+            ledger.close()
+        except Exception:
+            log.debug("closing the ledger failed", exc_info=True)
+
+
+def opened(path: Path) -> Ledger | None:
+    """This process's writer for `path`, if one is running."""
+    with _ledgers_lock:
+        ledger = _ledgers.get(path)
+    return ledger if ledger is not None and ledger.ready and not ledger.closed else None
+
+
+def _after_fork() -> None:
+    # The writer threads did not survive the fork: the child starts its own on first use.
+    _ledgers.clear()
+
+
+# Registered when router.api is imported, before the background loop's own exit hook: atexit runs hooks
+# in reverse, so the loop unwinds first (streams left open record themselves) and the writers commit after.
+atexit.register(close_all)
+os.register_at_fork(after_in_child=_after_fork)
