@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from router.ledger import settle
 from vendors.errors import BudgetExceededError, ConfigError
 
 _PICO = Decimal(10**12)  # the ledger's cost_pico unit; int64 values divide exactly at 28 digits
@@ -114,7 +115,7 @@ class Budgets:
         future: asyncio.Future[Reservation] = loop.create_future()
 
         def done(result: Any, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(_settle, future, result, error)
+            loop.call_soon_threadsafe(settle, future, error, result)
 
         ledger.run(lambda conn: self.check(conn, matching, estimate, now, vendor, model), done)
         return await future
@@ -157,12 +158,3 @@ def _spent(conn: sqlite3.Connection, budget: Budget, now: datetime) -> Decimal:
     except sqlite3.OperationalError:  # an integer overflow past $9.2M: the float total is near enough here
         pico = conn.execute(f"SELECT TOTAL(cost_pico) FROM calls WHERE ts >= ?{where}", [start, *params]).fetchone()[0]
     return Decimal(int(pico)) / _PICO
-
-
-def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)

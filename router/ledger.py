@@ -14,135 +14,21 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from router.ledger_file import (
+    COLUMNS,
+    INSERT,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    connect,
+    default_path,
+    failure,
+)
 from vendors.errors import LedgerError
 
 __all__ = ["COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "Ledger", "close_all", "connect", "default_path", "failure",
-           "get", "opened"]
+           "get", "opened", "settle"]
 
 log = logging.getLogger("farebox")
-
-# Each entry upgrades the schema by one version; PRAGMA user_version says how many have run.
-# Append only: a released ledger file must always be able to climb to the newest version.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    # v1: one row per user-level call. Money is exact Decimal text; cost_pico (total in 1e-12 USD) lets
-    # SQL sum it, exact whenever cost_exact = 1 (prices with at most 6 decimals per million tokens).
-    ("""CREATE TABLE calls (
-        id INTEGER PRIMARY KEY,
-        record_id TEXT NOT NULL UNIQUE,
-        ts REAL NOT NULL,
-        vendor TEXT NOT NULL,
-        model TEXT NOT NULL,
-        alias TEXT,
-        deployment TEXT,
-        status TEXT NOT NULL,
-        error TEXT,
-        vendor_code TEXT,
-        http_status INTEGER,
-        stream INTEGER NOT NULL DEFAULT 0,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        fallbacks INTEGER NOT NULL DEFAULT 0,
-        prompt_tokens INTEGER NOT NULL DEFAULT 0,
-        cached_tokens INTEGER NOT NULL DEFAULT 0,
-        cache_write_tokens INTEGER NOT NULL DEFAULT 0,
-        completion_tokens INTEGER NOT NULL DEFAULT 0,
-        reasoning_tokens INTEGER NOT NULL DEFAULT 0,
-        cost_input TEXT,
-        cost_cache_read TEXT,
-        cost_cache_write TEXT,
-        cost_output TEXT,
-        cost_reasoning TEXT,
-        cost_total TEXT,
-        cost_pico INTEGER NOT NULL DEFAULT 0,
-        cost_exact INTEGER NOT NULL DEFAULT 1,
-        estimated INTEGER NOT NULL DEFAULT 0,
-        billing TEXT,
-        latency_s REAL,
-        ttft_s REAL,
-        effort TEXT,
-        response_id TEXT,
-        tags TEXT,
-        pid INTEGER
-    )""",),
-    # v2: spend queries and budget checks scan a time range, often for one alias.
-    ("CREATE INDEX calls_ts ON calls(ts)", "CREATE INDEX calls_alias_ts ON calls(alias, ts)"),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-COLUMNS = ("record_id", "ts", "vendor", "model", "alias", "deployment", "status", "error", "vendor_code",
-           "http_status", "stream", "attempts", "fallbacks", "prompt_tokens", "cached_tokens", "cache_write_tokens",
-           "completion_tokens", "reasoning_tokens", "cost_input", "cost_cache_read", "cost_cache_write",
-           "cost_output", "cost_reasoning", "cost_total", "cost_pico", "cost_exact", "estimated", "billing",
-           "latency_s", "ttft_s", "effort", "response_id", "tags", "pid")
-_INSERT = f"INSERT OR IGNORE INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-BUSY_TIMEOUT_S = 30.0
-
-
-def default_path() -> Path:
-    """$FAREBOX_LEDGER, else $XDG_DATA_HOME/farebox/ledger.sqlite (~/.local/share when unset)."""
-    env = os.environ.get("FAREBOX_LEDGER")
-    if env:
-        return Path(env).expanduser()
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "farebox" / "ledger.sqlite"
-
-
-def failure(path: Path, what: str, exc: BaseException) -> LedgerError:
-    return LedgerError(f"cost ledger {str(path)!r}: {what}: {exc}",
-                       hint="set FAREBOX_LEDGER to a writable file, configure(tracking='best-effort') to keep "
-                            "calls going without it, or tracking='off'")
-
-
-def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
-    """An open, migrated connection in autocommit mode (explicit BEGIN IMMEDIATE for writes)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-    except (OSError, sqlite3.Error) as exc:
-        raise failure(path, "cannot open", exc) from exc
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]  # "file is not a database" shows here
-        _check_version(path, version)
-        if migrate:
-            # WAL: readers never block the writer, and several processes can append to one file.
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")  # in WAL, a crash of the process loses no commit
-            if version < SCHEMA_VERSION:
-                _migrate(conn, path)
-    except LedgerError:
-        conn.close()
-        raise
-    except sqlite3.Error as exc:
-        conn.close()
-        raise failure(path, "not a readable SQLite ledger", exc) from exc
-    return conn
-
-
-def _check_version(path: Path, version: int) -> None:
-    if version > SCHEMA_VERSION:
-        raise LedgerError(f"cost ledger {str(path)!r} has schema version {version}, newer than this Farebox "
-                          f"understands ({SCHEMA_VERSION}); upgrade Farebox or point FAREBOX_LEDGER elsewhere")
-
-
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    conn.execute("BEGIN IMMEDIATE")  # two processes opening a new file: one migrates, the other waits
-    try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        _check_version(path, version)
-        if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-                                         ).fetchone()[0]:
-            raise LedgerError(f"{str(path)!r} is an SQLite database but not a Farebox cost ledger; "
-                              "point FAREBOX_LEDGER at another file")
-        for statements in MIGRATIONS[version:]:
-            for statement in statements:
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
 
 Done = Callable[[BaseException | None], None]
 
@@ -305,7 +191,7 @@ class Ledger:
     def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(_INSERT, rows)
+            conn.executemany(INSERT, rows)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -315,10 +201,11 @@ class Ledger:
     # -- producers ---------------------------------------------------------------------------
     def submit(self, record: Any, done: Done | None = None) -> None:
         """Queue a record (anything with `.to_row()`); `done(error or None)` runs on the writer after commit."""
-        if self.closed:
-            self._write_now(record, done)
-        else:
-            self._queue.put((record, done))
+        with self._lock:  # never behind the stop item, where no writer would see it
+            if not self.closed:
+                self._queue.put((record, done))
+                return
+        self._write_now(record, done)
 
     def _write_now(self, record: Any, done: Done | None) -> None:
         # After close() (interpreter exit): no writer thread any more, so this one row is written inline.
@@ -337,12 +224,25 @@ class Ledger:
 
     def run(self, fn: Callable[[sqlite3.Connection], Any], done: Callable[[Any, BaseException | None], None]) -> None:
         """Run `fn(connection)` on the writer thread after every row queued before it; then `done(result, exc)`."""
-        self._queue.put(_Control(done, fn))
+        with self._lock:
+            if not self.closed:
+                self._queue.put(_Control(done, fn))
+                return
+        try:  # closed (exit, reconfiguration): on a connection of its own
+            conn = connect(self.path)
+            try:
+                result = fn(conn)
+            finally:
+                conn.close()
+        except BaseException as exc:
+            done(None, exc)
+        else:
+            done(result, None)
 
     def flush(self, timeout: float | None = 30.0) -> None:
         """Commit everything queued so far; raises the last write error (LedgerError) if a commit failed."""
-        if self._thread is None:
-            return
+        if self._thread is None or self.closed:
+            return  # close() committed what was queued
         event = threading.Event()
         box: list[BaseException | None] = [None]
 
@@ -358,13 +258,13 @@ class Ledger:
 
     async def aflush(self) -> None:
         """`flush()` from a coroutine, without blocking the event loop."""
-        if self._thread is None:
+        if self._thread is None or self.closed:
             return
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
 
         def done(_: Any, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(_settle, future, error)
+            loop.call_soon_threadsafe(settle, future, error)
 
         self._queue.put(_Control(done))
         await future
@@ -378,17 +278,20 @@ class Ledger:
 
     def close(self, timeout: float = 30.0) -> None:
         """Commit what is pending and stop the writer."""
-        thread = self._thread
-        self.closed = True
-        if thread is None or not thread.is_alive():
-            return
         stopped = threading.Event()
-        self._queue.put(_Control(lambda *_: stopped.set(), stop=True))
+        with self._lock:
+            thread = self._thread
+            if self.closed:
+                return
+            self.closed = True
+            if thread is None or not thread.is_alive():
+                return
+            self._queue.put(_Control(lambda *_: stopped.set(), stop=True))
         stopped.wait(timeout)
         thread.join(timeout)
 
 
-def _settle(future: asyncio.Future[Any], error: BaseException | None, result: Any = None) -> None:
+def settle(future: asyncio.Future[Any], error: BaseException | None, result: Any = None) -> None:
     if future.done():
         return
     if error is not None:

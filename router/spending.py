@@ -119,6 +119,7 @@ def spend(group_by: Iterable[str] | str = (), since: Any = None, until: Any = No
 
     `group_by`: any of hour, day, month, vendor, model, alias, deployment, status, error, billing, tag:KEY.
     `where`: equality filters on the same names, e.g. {"vendor": "openai", "tag:team": "ml"}.
+    `ledger`: a file; default the one calls are recorded in (router.configure, else $FAREBOX_LEDGER).
     Records this process has queued are committed first. Without any call in range: [].
     """
     names = [group_by] if isinstance(group_by, str) else list(group_by)
@@ -149,7 +150,11 @@ def spend(group_by: Iterable[str] | str = (), since: Any = None, until: Any = No
 
 
 def _path(ledger: str | Path | None) -> Path:
-    return (Path(ledger).expanduser() if ledger is not None else ledger_mod.default_path()).absolute()
+    if ledger is None:
+        from router import tracking
+
+        return tracking.ledger_path()
+    return Path(ledger).expanduser().absolute()
 
 
 def _aggregate(conn: sqlite3.Connection, keys: list[str], key_params: list[Any], clause: str,

@@ -21,7 +21,7 @@ from router import ledger as ledger_mod
 from vendors.errors import ConfigError, LedgerError
 
 __all__ = ["CallRecord", "Trace", "Tracker", "active", "add_listener", "aflush", "configure", "flush",
-           "remove_listener", "reset"]
+           "ledger_path", "remove_listener", "reset"]
 
 log = logging.getLogger("farebox")
 
@@ -252,7 +252,7 @@ class Tracker:
             if reservation is not None:
                 budgets.release(reservation)
             if future is not None and loop is not None:
-                loop.call_soon_threadsafe(_resolve, future, error if strict else None)
+                loop.call_soon_threadsafe(ledger_mod.settle, future, error if strict else None)
 
         ledger.submit(record, done if (future is not None or reservation is not None) else None)
         return future
@@ -273,14 +273,6 @@ async def _guarded(listener: Listener, awaitable: Awaitable[Any]) -> None:
         await awaitable
     except Exception:
         log.exception("call-record listener %r failed; the call is not affected", listener)
-
-
-def _resolve(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if not future.done():
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(None)
 
 
 # -- the process-wide tracker --------------------------------------------------------------------
@@ -308,23 +300,19 @@ def _build(settings: Mapping[str, Any]) -> Tracker:
         ledger = ledger_mod.get(None if where is True or where is None else Path(where), **options)
     if budgets and ledger is None:
         raise ConfigError("budgets need the ledger: tracking is off or ledger=False")
-    tracker = Tracker(mode, ledger, batching=batching, budgets=budgets or None)
-    return tracker
+    return Tracker(mode, ledger, batching=batching, budgets=budgets or None)
 
 
 def active() -> Tracker | None:
     """The tracker for this call, or None when tracking is off (the hot path's only check)."""
+    global _tracker
     tracker = _tracker
     if tracker is None:
         with _lock:
-            tracker = _tracker if _tracker is not None else _install(_build(_settings))
+            if _tracker is None:
+                _tracker = _build(_settings)
+            tracker = _tracker
     return tracker if tracker.mode != "off" else None
-
-
-def _install(tracker: Tracker) -> Tracker:
-    global _tracker
-    _tracker = tracker
-    return tracker
 
 
 def configure(*, tracking: Mode | None = None, ledger: str | os.PathLike[str] | bool | None = _UNSET,
@@ -340,6 +328,7 @@ def configure(*, tracking: Mode | None = None, ledger: str | os.PathLike[str] | 
     ({"scope": "global" | "alias:NAME" | "tag:KEY=VALUE", "period": "day" | "month", "max_usd": "5.00"}).
     With a ledger in strict mode the file is opened here, so a bad path fails now, before any request.
     """
+    global _tracker
     given = {"tracking": tracking, "ledger": ledger, "batching": batching, "batch_size": batch_size,
              "flush_interval": flush_interval, "budgets": budgets}
     with _lock:
@@ -347,10 +336,9 @@ def configure(*, tracking: Mode | None = None, ledger: str | os.PathLike[str] | 
         if ledger is None:
             settings["ledger"] = True
         tracker = _build(settings)
-        old = _tracker
+        old, _tracker = _tracker, tracker
         _settings.clear()
         _settings.update(settings)
-        _install(tracker)
     if old is not None and old.ledger is not None and old.ledger is not tracker.ledger:
         old.ledger.flush_quietly()
     if tracker.mode != "off" and tracker.ledger is not None:
@@ -369,6 +357,14 @@ def reset() -> None:
         _settings.clear()
         _tracker = None
     ledger_mod.close_all()
+
+
+def ledger_path() -> Path:
+    """The ledger file calls are recorded in (configured, else $FAREBOX_LEDGER, else the default)."""
+    where = _settings.get("ledger", True)
+    if where is True or where is None or where is False:
+        return ledger_mod.default_path().absolute()
+    return Path(where).expanduser().absolute()
 
 
 def add_listener(fn: Listener) -> None:

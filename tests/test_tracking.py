@@ -50,6 +50,7 @@ def test_plain_call_leaves_one_record_with_tokens_cost_effort_and_tags(emu, ledg
 
 
 def test_streamed_call_records_at_the_end_with_time_to_first_chunk(emu, ledger, records) -> None:
+    emu.fault(vendor="openai", chunk_delay_s=0.05)
     stream = router.completion("openai/gpt-4o-mini", HI, stream=True, api_key=KEY, base_url=emu.base_url("openai"))
     next(stream)
     assert records == []  # nothing yet: the stream has not ended
