@@ -30,6 +30,7 @@ class Metrics:
         from prometheus_client import Counter, Histogram
 
         self.registry = registry
+        self.server: Any = None  # the HTTP server serve() started, if any
         self.calls = Counter("farebox_calls", "Calls made through Farebox (one per user-level call).", _LABELS,
                              registry=registry)
         self.tokens = Counter("farebox_tokens", "Tokens used, by kind (prompt includes cached and cache_write; "
@@ -55,8 +56,12 @@ class Metrics:
         self.latency.labels(*labels).observe(record.latency_s)
 
     def detach(self) -> None:
-        """Stop feeding these collectors and unregister them."""
+        """Stop feeding these collectors, unregister them, and stop the HTTP server serve() started."""
         tracking.remove_listener(self)
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
         with _lock:
             _attached.pop(id(self.registry), None)
         for collector in (self.calls, self.tokens, self.cost, self.fallbacks, self.latency):
@@ -87,9 +92,14 @@ def attach(registry: Any = None) -> Metrics:
 
 
 def serve(port: int, addr: str = "127.0.0.1", registry: Any = None) -> Metrics:
-    """`attach(registry)` and expose it at http://addr:port/metrics (prometheus_client's own server thread)."""
+    """`attach(registry)` and expose it at http://addr:port/metrics (prometheus_client's own server thread).
+
+    Port 0 picks a free port: `metrics.server.server_port` tells which.
+    """
     from prometheus_client import start_http_server
 
     metrics = attach(registry)
-    start_http_server(port, addr=addr, registry=metrics.registry)
+    started = start_http_server(port, addr=addr, registry=metrics.registry)
+    if isinstance(started, tuple):  # (server, thread) since prometheus-client 0.17
+        metrics.server = started[0]
     return metrics

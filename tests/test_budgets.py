@@ -1,0 +1,135 @@
+"""Budgets: global, per alias and per tag over a UTC day or month, checked before any request reaches a vendor."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import KEY, ledger_rows
+
+import pricing
+import router
+from router import ledger as ledger_mod
+from router import tracking
+from router.budgets import Budget, period_start
+from router.emulator import Emulator
+from router.errors import BudgetExceededError, ConfigError
+from router.estimate import expected_cost
+from router.tracking import CallRecord
+
+MODEL = "openai/gpt-4o-mini"
+MSG = [{"role": "user", "content": "what does this cost?"}]
+TINY = Decimal("1e-12")
+
+
+def openai(emu: Emulator) -> dict[str, Any]:
+    return {"api_key": KEY, "base_url": emu.base_url("openai")}
+
+
+def estimate(**kwargs: Any) -> Decimal:
+    return expected_cost(MODEL, MSG, kwargs)
+
+
+def seed_spend(path: Path, usd: Decimal, when: datetime | None = None, **fields: Any) -> None:
+    """A prior call worth `usd` in the ledger (a cost whose total is exactly `usd`)."""
+    base = pricing.cost(MODEL, {"prompt_tokens": 1, "completion_tokens": 0})
+    cost = base.model_copy(update={"input": usd, "total": usd})
+    writer = ledger_mod.get(path)
+    writer.open()
+    writer.submit(CallRecord(ts=(when or datetime.now(UTC)).timestamp(), vendor="openai", model="gpt-4o-mini",
+                             status="ok", cost=cost, **fields))
+    writer.flush()
+
+
+def test_a_global_day_budget_stops_the_call_that_would_exceed_it(emu, ledger, records) -> None:
+    seed_spend(ledger, Decimal("1.00"))
+    tracking.configure(budgets=[{"scope": "global", "period": "day", "max_usd": Decimal("1.00") + estimate() + TINY}])
+    first = router.completion(MODEL, MSG, **openai(emu))  # 1.00 + its estimate fits
+    assert first.cost.total > 0 and len(emu.requests) == 1
+    with pytest.raises(BudgetExceededError) as info:
+        router.completion(MODEL, MSG, **openai(emu))  # 1.00 + the first call's real cost + this estimate does not
+    assert len(emu.requests) == 1  # refused before any request
+    assert "budget global per day" in str(info.value) and info.value.model == "gpt-4o-mini"
+    assert [(r.status, r.error, r.attempts) for r in records] == [("ok", None, 1), ("error", "BudgetExceededError", 0)]
+    assert ledger_rows(ledger)[-1]["error"] == "BudgetExceededError"  # dashboards see refused calls
+
+
+def test_spend_from_before_the_period_does_not_count(emu, ledger) -> None:
+    seed_spend(ledger, Decimal("50"), when=period_start("month") - timedelta(seconds=1))
+    tracking.configure(budgets=[Budget(scope="global", period="month", max_usd=Decimal("1"))])
+    router.completion(MODEL, MSG, **openai(emu))
+    seed_spend(ledger, Decimal("1"), when=period_start("month") + timedelta(seconds=1))
+    with pytest.raises(BudgetExceededError, match="per month"):
+        router.completion(MODEL, MSG, **openai(emu))
+
+
+def test_an_alias_budget_limits_only_that_alias(emu, ledger) -> None:
+    where = {"model": MODEL, "api_key": KEY, "base_url": emu.base_url("openai")}
+    r = router.Router(deployments=[{"alias": "smart", **where}, {"alias": "cheap", **where}])
+    tracking.configure(budgets=[{"scope": "alias:smart", "period": "day", "max_usd": estimate() / 2}])
+    with pytest.raises(BudgetExceededError, match="alias:smart"):
+        r.completion(model="smart", messages=MSG)
+    assert emu.requests == []
+    assert r.completion(model="cheap", messages=MSG).cost.total > 0
+    assert router.completion(MODEL, MSG, **openai(emu)).cost.total > 0
+    rows = ledger_rows(ledger)
+    assert [(row["alias"], row["status"]) for row in rows] == [("smart", "error"), ("cheap", "ok"), (None, "ok")]
+
+
+def test_a_tag_budget_limits_only_calls_with_that_tag(emu, ledger) -> None:
+    seed_spend(ledger, Decimal("2"), tags={"team": "ml"})
+    tracking.configure(budgets=[{"scope": "tag:team=ml", "period": "day", "max_usd": "2"}])
+    with pytest.raises(BudgetExceededError, match="tag:team=ml"):
+        router.completion(MODEL, MSG, metadata={"team": "ml"}, **openai(emu))
+    assert router.completion(MODEL, MSG, metadata={"team": "web"}, **openai(emu)).cost is not None
+    assert router.completion(MODEL, MSG, **openai(emu)).cost is not None
+    assert len(emu.requests) == 2
+
+
+async def test_concurrent_calls_cannot_overspend_beyond_the_calls_in_flight(emu, ledger) -> None:
+    est = estimate()
+    limit = est * 10
+    tracking.configure(budgets=[{"scope": "global", "period": "day", "max_usd": limit}])
+    results = await asyncio.gather(*(router.acompletion(MODEL, MSG, **openai(emu)) for _ in range(50)),
+                                   return_exceptions=True)
+    ok = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BudgetExceededError)]
+    assert len(ok) + len(refused) == 50 and len(refused) > 0 and len(ok) >= 10
+    assert len(emu.requests) == len(ok)
+    [today] = router.spend(since="today")
+    assert today.cost == sum(r.cost.total for r in ok)
+    # Each admitted call reserved its estimate (>= its real cost), so spend stays within the budget; in
+    # general the overshoot is bounded by what the calls in flight cost beyond their estimates.
+    assert all(r.cost.total <= est for r in ok)
+    assert today.cost <= limit
+    assert tracking.active().budgets.in_flight() == 0  # every reservation was released
+
+
+def test_batched_records_count_before_they_are_committed(emu, ledger) -> None:
+    seed_spend(ledger, Decimal("1"))
+    tracking.configure(batching=True, flush_interval=3600,
+                       budgets=[{"scope": "global", "period": "day", "max_usd": Decimal("1") + estimate() + TINY}])
+    router.completion(MODEL, MSG, **openai(emu))
+    assert len(ledger_rows(ledger)) == 1  # the call's row is still queued
+    with pytest.raises(BudgetExceededError):
+        router.completion(MODEL, MSG, **openai(emu))
+    router.flush()
+    assert len(ledger_rows(ledger)) == 3
+
+
+@pytest.mark.parametrize("bad", [{"scope": "team:ml", "max_usd": "1"}, {"scope": "tag:team", "max_usd": "1"},
+                                 {"scope": "global", "max_usd": "0"}, {"scope": "global", "period": "week",
+                                                                       "max_usd": "1"}])
+def test_invalid_budgets_are_config_errors(ledger, bad) -> None:
+    with pytest.raises(ConfigError, match="invalid budget"):
+        tracking.configure(budgets=[bad])
+
+
+def test_budgets_need_the_ledger(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="budgets need the ledger"):
+        tracking.configure(ledger=False, budgets=[{"max_usd": "1"}])
+    tracking.reset()
