@@ -3,6 +3,7 @@
     python -m bench.run              # full run, about 1-2 minutes on 2 cores
     python -m bench.run --quick      # a short run (< 20 s)
     python -m bench.run --profile    # also cProfile the Farebox loops, top functions by tottime
+    python -m bench.run --tracking   # also: what call tracking (ledger durable / batched) adds per call
 
 The upstream is bench/server.py in its own process. Each scenario runs the raw client and Farebox in
 alternating rounds over the same number of calls; a figure is the median over rounds of wall time / units.
@@ -37,11 +38,13 @@ if str(ROOT) not in sys.path:  # `python bench/run.py` as well as `python -m ben
 
 import aiohttp  # noqa: E402
 
+import router  # noqa: E402
 from bench.clients import MODEL, Clients, OneCall, drive  # noqa: E402
 
 IMPORT_TARGET_MS = 100.0
 CALL_TARGET_US = 150.0
 CHUNK_TARGET_US = 15.0
+TRACKING_TARGET_US = 50.0
 CONCURRENCY = (1, 32)
 
 _IMPORT_PROBE = """\
@@ -220,6 +223,53 @@ async def _scenario(result: Result, raw: OneCall, fbx: OneCall, conc: int, plan:
                                                 srv / wall))
 
 
+# ---------------------------------------------------------------- --tracking
+
+TRACKING_MODES = {"durable": {"batching": False}, "batched": {"batching": True}}
+
+
+async def measure_tracking(plan: Plan, up: Upstream, ledger: Path) -> list[Result]:
+    """Non-stream calls with tracking off ("raw" side) against tracking on, durable and batched."""
+    async with Clients(up.base_url, plan.model) as clients:
+        results = []
+        with GcClock() as clock:
+            for mode, options in TRACKING_MODES.items():
+                for conc in CONCURRENCY:
+                    result = Result(f"tracking {mode}, concurrency {conc}", "call", TRACKING_TARGET_US)
+                    await _tracking_scenario(result, clients.farebox_call, options, ledger, conc, plan, up, clock)
+                    results.append(result)
+                    print(f"  {result.label:<32} off {result.median('raw'):8.1f}  on "
+                          f"{result.median('farebox'):8.1f} µs/call", flush=True)
+        router.configure(tracking="off")
+        return results
+
+
+async def _tracking_scenario(result: Result, one: OneCall, options: dict[str, bool], ledger: Path, conc: int,
+                             plan: Plan, up: Upstream, clock: GcClock) -> None:
+    def on() -> None:
+        router.configure(tracking="strict", ledger=ledger, **options)
+
+    def off() -> None:
+        router.configure(tracking="off")
+
+    on()
+    await drive(one, max(16, 4 * conc), conc)  # opens the ledger, warms the writer thread
+    wall, _ = await drive(one, max(16, 4 * conc), conc)
+    calls = max(2 * conc, int(plan.block_s / (wall / max(16, 4 * conc))))
+    for r in range(plan.rounds):
+        order = (("raw", off), ("farebox", on)) if r % 2 == 0 else (("farebox", on), ("raw", off))
+        for name, setup in order:
+            setup()
+            cpu0, gc0, srv0, start = time.process_time(), clock.total, up.cpu_s(), time.perf_counter()
+            _, units = await drive(one, calls, conc)
+            if name == "farebox":
+                await router.aflush()  # batched: the last commit is part of the cost, paid inside the round
+            wall = time.perf_counter() - start
+            cpu, gc_s, srv = time.process_time() - cpu0, clock.total - gc0, up.cpu_s() - srv0
+            getattr(result, name).append(Sample(wall / units * 1e6, cpu / units * 1e6, gc_s / units * 1e6,
+                                                srv / wall))
+
+
 # ---------------------------------------------------------------- --profile
 
 @dataclass(frozen=True)
@@ -317,6 +367,19 @@ def report(imports: list[float], lazy: list[float], results: list[Result], load:
     rows = [("import router (cold, ms)", "", f"{imp_ms:.1f}", "", f"< {IMPORT_TARGET_MS:.0f} ms",
              _verdict(imp_ms, IMPORT_TARGET_MS), ""),
             ("+ router.completion (lazy load, ms)", "", f"{_med(lazy) * 1e3:.1f}", "", "(info)", "", "")]
+    lines = _table(head, rows, results)
+    lines.append(f"load average (1 min) {load[0]:.2f} before, {load[1]:.2f} after on {os.cpu_count()} CPUs: wall "
+                 "figures include waiting for a CPU that other processes hold; the CPU column does not.")
+    return "\n".join(lines)
+
+
+def tracking_report(results: list[Result]) -> str:
+    head = ("measure", "tracking off", "tracking on", "overhead", "target", "result", "CPU overhead")
+    return "\n".join(_table(head, [], results, sides=("off", "on")))
+
+
+def _table(head: tuple[str, ...], rows: list[tuple[str, ...]], results: list[Result],
+           sides: tuple[str, str] = ("raw", "farebox")) -> list[str]:
     for res in results:
         raw, fbx = res.median("raw"), res.median("farebox")
         cpu = res.median("farebox", "cpu_us") - res.median("raw", "cpu_us")
@@ -326,14 +389,12 @@ def report(imports: list[float], lazy: list[float], results: list[Result], load:
     lines = [_line(head, widths), _line(tuple("-" * w for w in widths), widths), *(_line(r, widths) for r in rows)]
     lines += ["", "rounds, µs per unit: wall min / median / max; medians of client CPU, of which GC; server busy"]
     for res in results:
-        for name in ("raw", "farebox"):
+        for name, side in zip(("raw", "farebox"), sides, strict=True):
             walls = [s.wall_us for s in getattr(res, name)]
-            lines.append(f"  {res.label:<26} {name:<8} {min(walls):8.1f} {_med(walls):8.1f} {max(walls):8.1f}"
+            lines.append(f"  {res.label:<32} {side:<8} {min(walls):8.1f} {_med(walls):8.1f} {max(walls):8.1f}"
                          f"   cpu {res.median(name, 'cpu_us'):7.1f}   gc {res.median(name, 'gc_us'):6.1f}"
                          f"   server {res.median(name, 'server_busy'):4.0%}")
-    lines.append(f"load average (1 min) {load[0]:.2f} before, {load[1]:.2f} after on {os.cpu_count()} CPUs: wall "
-                 "figures include waiting for a CPU that other processes hold; the CPU column does not.")
-    return "\n".join(lines)
+    return lines
 
 
 def _line(cells: tuple[str, ...], widths: list[int]) -> str:
@@ -355,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run (< 20 s)")
     parser.add_argument("--profile", action="store_true", help="cProfile the Farebox loops after the table")
+    parser.add_argument("--tracking", action="store_true", help="also measure what call tracking adds per call "
+                                                                "(ledger durable and batched vs tracking off)")
     parser.add_argument("--chunks", type=int, default=200, help="content chunks per streamed reply")
     parser.add_argument("--per-write", type=int, default=1, help="SSE events per server socket write")
     parser.add_argument("--model", default=MODEL, help="model name passed to acompletion (e.g. a priced "
@@ -373,10 +436,16 @@ def main(argv: list[str] | None = None) -> int:
     imports, lazy = measure_import(plan.import_runs)
     print(f"  import router {_med(imports) * 1e3:.1f} ms, then router.completion {_med(lazy) * 1e3:.1f} ms",
           flush=True)
+    # The main table is routing, pricing and decoding; tracking is off here and measured on its own (--tracking).
+    router.configure(tracking="off")
     with upstream(plan.chunks, plan.per_write) as up:
         results = asyncio.run(measure_calls(plan, up))
         load = (load_before, os.getloadavg()[0])
         print("\n" + report(imports, lazy, results, load), flush=True)
+        if args.tracking:
+            with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp:
+                tracked = asyncio.run(measure_tracking(plan, up, Path(tmp) / "ledger.sqlite"))
+                print("\n" + tracking_report(tracked), flush=True)
         if args.profile:
             calls, streams = (500, 64) if args.quick else (3000, 320)
             for run in asyncio.run(profile_loops(plan, up, calls, streams)):

@@ -9,7 +9,6 @@ import os
 import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -44,10 +43,11 @@ class _Control:
 
 
 class Ledger:
-    """Rows go on a queue; one daemon thread inserts them in batches (group commit) and reports back.
+    """Rows go on a list; one daemon thread inserts them in batches (group commit) and reports back.
 
-    Durable: the writer commits whenever its queue runs empty, then calls each row's `done`.
-    Batching: rows are kept until `batch_size` of them, `flush_interval` seconds, `flush()` or exit.
+    Durable: the writer is woken when the list stops being empty and commits all it finds, then calls
+    each row's `done`. Batching: nobody is woken per row; the writer commits every `flush_interval`
+    seconds, when `batch_size` rows wait, at `flush()` and at exit.
     """
 
     def __init__(self, path: Path, *, batching: bool = False, batch_size: int = 500,
@@ -56,17 +56,18 @@ class Ledger:
         self.batching, self.batch_size, self.flush_interval = batching, batch_size, flush_interval
         self.error: LedgerError | None = None   # why the file could not be opened
         self.ready = False
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.write_error: LedgerError | None = None  # the last failed commit, raised by the next flush()
+        self.closed = False
+        self._rows: list[tuple[Any, Done | None]] = []
+        self._queue: queue.SimpleQueue[_Control | None] = queue.SimpleQueue()  # None: rows are waiting
         self._opened = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.write_error: LedgerError | None = None  # the last failed commit, raised by the next flush()
-        self.closed = False
         self._failing = False
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the writer thread (once); it opens the file. Rows queued meanwhile wait for it."""
+        """Start the writer thread (once); it opens the file. Rows submitted meanwhile wait for it."""
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=f"farebox-ledger:{self.path.name}",
@@ -93,7 +94,7 @@ class Ledger:
         except LedgerError as exc:
             self.error = exc
             self._opened.set()
-            self._fail_queue(exc)
+            self._fail_all(exc)
             return
         self.ready = True
         self._opened.set()
@@ -102,54 +103,37 @@ class Ledger:
         except BaseException as exc:  # a bug here must not leave callers waiting on a dead thread
             log.exception("the ledger writer for %s stopped", self.path)
             self.error = failure(self.path, "the writer stopped", exc)
-            self._fail_queue(self.error)
+            self._fail_all(self.error)
         finally:
             conn.close()
 
-    def _fail_queue(self, exc: LedgerError) -> None:
+    def _take(self) -> list[tuple[Any, Done | None]]:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        return rows
+
+    def _fail_all(self, exc: LedgerError) -> None:
         # A file that never opened: everything submitted (before or after) is answered with the error.
         while True:
             item = self._queue.get()
-            if isinstance(item, _Control):
+            for _, done in self._take():
+                if done is not None:
+                    done(exc)
+            if item is not None:
                 item.done(None, exc)
                 if item.stop:
                     return
-            elif item[1] is not None:
-                item[1](exc)
 
     def _serve(self, conn: sqlite3.Connection) -> None:
-        pending: list[tuple[Any, Done | None]] = []
-        first = 0.0  # when the oldest pending row arrived (batching)
-        get = self._queue.get
+        get, timeout = self._queue.get, (self.flush_interval if self.batching else None)
         while True:
-            if self.batching and pending:
-                wait = first + self.flush_interval - time.monotonic()
-                try:
-                    item = get(timeout=max(wait, 0.0)) if wait > 0 else None
-                except queue.Empty:
-                    item = None
-                if item is None:
-                    self._commit(conn, pending)
-                    continue
-            else:
-                item = get()
-            while True:
-                if isinstance(item, _Control):
-                    self._commit(conn, pending)
-                    if not self._control(conn, item):
-                        return
-                else:
-                    if not pending:
-                        first = time.monotonic()
-                    pending.append(item)
-                    if len(pending) >= self.batch_size:
-                        self._commit(conn, pending)
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-            if not self.batching:
-                self._commit(conn, pending)
+            try:
+                item = get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            self._commit(conn, self._take())
+            if item is not None and not self._control(conn, item):
+                return
 
     def _control(self, conn: sqlite3.Connection, item: _Control) -> bool:
         if item.fn is None:
@@ -185,7 +169,6 @@ class Ledger:
                     done(error)
                 except Exception:  # a waiter's loop may be gone; the row is written all the same
                     log.debug("ledger waiter failed", exc_info=True)
-        pending.clear()
 
     @staticmethod
     def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -201,9 +184,15 @@ class Ledger:
     # -- producers ---------------------------------------------------------------------------
     def submit(self, record: Any, done: Done | None = None) -> None:
         """Queue a record (anything with `.to_row()`); `done(error or None)` runs on the writer after commit."""
-        with self._lock:  # never behind the stop item, where no writer would see it
+        with self._lock:  # never after the stop item, where no writer would see it
             if not self.closed:
-                self._queue.put((record, done))
+                rows = self._rows
+                rows.append((record, done))
+                # Durable: wake the writer when the list stops being empty (it takes all it finds).
+                # Batching: only a full batch wakes it; otherwise its timer does.
+                wake = len(rows) == (self.batch_size if self.batching else 1)
+                if wake:
+                    self._queue.put(None)
                 return
         self._write_now(record, done)
 

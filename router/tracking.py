@@ -11,6 +11,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -225,6 +226,8 @@ class Tracker:
         if trace.done:
             return None
         trace.done = True
+        if trace.call is not None:  # call.trace <-> trace.call: a cycle the GC would otherwise have to find
+            trace.call.trace = trace.call = None
         for listener in (*self.listeners, *trace.listeners):
             self._notify(listener, record)
         reservation, budgets = trace.reservation, self.budgets
@@ -247,12 +250,13 @@ class Tracker:
             if loop is not None:
                 future = loop.create_future()
         strict = self.mode == "strict"
+        wakeups = _wakeups_for(loop) if loop is not None else None
 
         def done(error: BaseException | None) -> None:
             if reservation is not None:
                 budgets.release(reservation)
-            if future is not None and loop is not None:
-                loop.call_soon_threadsafe(ledger_mod.settle, future, error if strict else None)
+            if future is not None and wakeups is not None:
+                wakeups.add(future, error if strict else None)
 
         ledger.submit(record, done if (future is not None or reservation is not None) else None)
         return future
@@ -266,6 +270,41 @@ class Tracker:
                 task.add_done_callback(self._tasks.discard)
         except Exception:
             log.exception("call-record listener %r failed; the call is not affected", listener)
+
+
+class _Wakeups:
+    """Commits reported to one event loop: one call_soon_threadsafe per batch of rows, not one per row."""
+
+    __slots__ = ("items", "lock", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.items, self.lock = loop, [], threading.Lock()
+
+    def add(self, future: asyncio.Future[None], error: BaseException | None) -> None:
+        with self.lock:
+            self.items.append((future, error))
+            if len(self.items) > 1:
+                return  # a drain is already scheduled and will take this one too
+        try:
+            self.loop.call_soon_threadsafe(self.drain)
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            self.items.clear()
+
+    def drain(self) -> None:
+        with self.lock:
+            items, self.items = self.items, []
+        for future, error in items:
+            ledger_mod.settle(future, error)
+
+
+_wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wakeups] = weakref.WeakKeyDictionary()
+
+
+def _wakeups_for(loop: asyncio.AbstractEventLoop) -> _Wakeups:
+    found = _wakeups.get(loop)
+    if found is None:
+        found = _wakeups.setdefault(loop, _Wakeups(loop))
+    return found
 
 
 async def _guarded(listener: Listener, awaitable: Awaitable[Any]) -> None:

@@ -322,7 +322,7 @@ def test_a_version_1_ledger_is_migrated_and_keeps_its_rows(tmp_path) -> None:
         indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     finally:
         conn.close()
-    assert {"calls_ts", "calls_alias_ts"} <= indexes
+    assert "calls_ts" in indexes
     [row] = router.spend(ledger=path)
     assert row.calls == 1 and row.cost == Decimal("0.5")
 
