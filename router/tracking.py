@@ -1,30 +1,28 @@
-"""Call tracking: one CallRecord per user-level call, to listeners, budgets and the SQLite ledger."""
+"""Call tracking: the CallRecord, one per user-level call, and the settings (configure, listeners, flush)."""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import json
-import logging
 import os
 import threading
-import time
 import uuid
-import weakref
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from router import ledger as ledger_mod
 from vendors.errors import ConfigError, LedgerError
 
-__all__ = ["CallRecord", "Trace", "Tracker", "active", "add_listener", "aflush", "configure", "flush",
-           "ledger_path", "remove_listener", "reset"]
+if TYPE_CHECKING:
+    from router.tracer import Tracker
 
-log = logging.getLogger("farebox")
+__all__ = ["CallRecord", "active", "add_listener", "aflush", "configure", "flush", "ledger_path", "remove_listener",
+           "reset", "settle"]
+
 
 Mode = Literal["strict", "best-effort", "off"]
 Listener = Callable[["CallRecord"], Any]
@@ -35,10 +33,23 @@ _PARTS = ("input", "cache_read", "cache_write", "output", "reasoning", "total")
 # Record ids: a per-process random prefix and a counter — unique across processes, cheap on the hot path.
 _prefix = uuid.uuid4().hex[:16]
 _counter = itertools.count()
+_pid = os.getpid()
 
 
 def _next_id() -> str:
     return f"{_prefix}-{next(_counter):x}"
+
+
+def _pid_now() -> int:
+    return _pid
+
+
+def _forked() -> None:
+    global _prefix, _pid
+    _prefix, _pid = uuid.uuid4().hex[:16], os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 @dataclass(slots=True)
@@ -70,7 +81,7 @@ class CallRecord:
     response_id: str | None = None
     tags: dict[str, Any] = field(default_factory=dict)   # the caller's `metadata`
     record_id: str = field(default_factory=_next_id)
-    pid: int = field(default_factory=os.getpid)
+    pid: int = field(default_factory=_pid_now)
 
     @property
     def cost_total(self) -> Decimal:
@@ -105,86 +116,6 @@ class CallRecord:
         return data
 
 
-class Trace:
-    """One user-level call in progress: filled in by the API/Router/stream, turned into one CallRecord."""
-
-    __slots__ = ("alias", "attempts", "call", "deployment", "done", "listeners", "metadata", "model",
-                 "reservation", "started", "stream", "tracker", "tries", "ttft")
-
-    def __init__(self, tracker: Tracker, model: str, metadata: Mapping[str, Any] | None, stream: bool,
-                 alias: str | None = None, listeners: tuple[Listener, ...] = ()) -> None:
-        self.tracker, self.model, self.metadata, self.stream = tracker, model, metadata, stream
-        self.alias, self.listeners = alias, listeners
-        self.started = time.perf_counter()
-        self.call: Any = None           # the router.call.Call that answered or ran last
-        self.attempts: list[Any] | None = None  # the Router's shared attempt list; else call.attempts
-        self.deployment: str | None = None
-        self.tries = 0
-        self.ttft: float | None = None
-        self.reservation: Any = None
-        self.done = False
-
-    async def admit(self, estimate: Callable[[], Decimal]) -> None:
-        """Before any request: the ledger opens (strict: LedgerError) and budgets reserve (BudgetExceededError)."""
-        tracker = self.tracker
-        ledger = tracker.ledger
-        if ledger is not None and not ledger.ready:
-            try:
-                await ledger.aopen()
-            except LedgerError as exc:
-                if tracker.mode == "strict":
-                    raise
-                tracker.degrade(exc)
-        budgets = tracker.budgets
-        if budgets:
-            target = self.call.target if self.call is not None else None
-            self.reservation = await budgets.reserve(
-                tracker.ledger, self.alias, self.metadata, estimate(),
-                vendor=target.vendor if target else None, model=target.model if target else self.model)
-
-    def _record(self, status: str, resp: Any = None, exc: BaseException | None = None) -> CallRecord:
-        call = self.call
-        target = call.target if call is not None else None
-        attempts = self.attempts if self.attempts is not None else (call.attempts if call is not None else [])
-        last = attempts[-1] if attempts else None
-        if resp is None and exc is not None:
-            resp = getattr(exc, "partial", None)  # a stream cut after chunks: what was received
-        cost = resp.cost if resp is not None else (last.cost if last is not None else None)
-        usage = resp.usage if resp is not None else None
-        code = getattr(exc, "vendor_code", None)
-        if code is None and last is not None and exc is not None:
-            code = last.vendor_code
-        effort = call.effort if call is not None else None
-        rec = CallRecord(
-            ts=time.time(), vendor=target.vendor if target else (getattr(exc, "vendor", None) or ""),
-            model=target.model if target else self.model, status=status, alias=self.alias,
-            deployment=self.deployment, error=type(exc).__name__ if exc is not None else None,
-            vendor_code=None if code is None else str(code), http_status=last.status if last is not None else None,
-            stream=self.stream, attempts=len(attempts), fallbacks=max(self.tries - 1, 0), cost=cost,
-            latency_s=time.perf_counter() - self.started, ttft_s=self.ttft,
-            effort=effort.level if effort is not None else None,
-            response_id=(resp.id or None) if resp is not None else None,
-            tags=dict(self.metadata) if self.metadata else {})
-        if usage is not None:
-            rec.prompt_tokens, rec.completion_tokens = usage.prompt_tokens, usage.completion_tokens
-            rec.cached_tokens, rec.cache_write_tokens = usage.cached_tokens, usage.cache_write_tokens
-            rec.reasoning_tokens, rec.estimated = usage.reasoning_tokens, usage.estimated
-        if cost is not None:
-            rec.estimated = rec.estimated or cost.estimated
-        return rec
-
-    def ok(self, resp: Any) -> asyncio.Future[None] | None:
-        """The call answered: emit; a future to await when the record must be durable first."""
-        return self.tracker.emit(self, self._record("ok", resp))
-
-    def failed(self, exc: BaseException) -> asyncio.Future[None] | None:
-        status = "cancelled" if isinstance(exc, asyncio.CancelledError | GeneratorExit) else "error"
-        return self.tracker.emit(self, self._record(status, None, exc), wait=status == "error")
-
-    def cancelled(self, partial: Any = None, *, wait: bool = True) -> asyncio.Future[None] | None:
-        return self.tracker.emit(self, self._record("cancelled", partial), wait=wait)
-
-
 async def settle(future: asyncio.Future[None] | None, *, quiet: bool = False) -> None:
     """Wait for a record's commit; `quiet` (a call that is failing anyway): the call's own error wins."""
     if future is None:
@@ -194,124 +125,6 @@ async def settle(future: asyncio.Future[None] | None, *, quiet: bool = False) ->
     except LedgerError:
         if not quiet:
             raise
-
-
-class Tracker:
-    """The process's tracking settings: mode, ledger, listeners, budgets."""
-
-    def __init__(self, mode: Mode = "strict", ledger: Any = None, *, batching: bool = False,
-                 budgets: Any = None) -> None:
-        self.mode, self.ledger, self.batching, self.budgets = mode, ledger, batching, budgets
-        self.listeners = _listeners  # process-wide: they outlive reconfiguration
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._degraded = False
-
-    def begin(self, model: str, metadata: Mapping[str, Any] | None, stream: bool, alias: str | None = None,
-              listeners: tuple[Listener, ...] = ()) -> Trace:
-        return Trace(self, model, metadata, stream, alias, listeners)
-
-    @property
-    def gated(self) -> bool:
-        """Whether a call must `await trace.admit()` (ledger not open yet, or budgets to check)."""
-        return bool(self.budgets) or (self.ledger is not None and not self.ledger.ready)
-
-    def degrade(self, exc: LedgerError) -> None:
-        """best-effort: the ledger is unusable; calls go on, records reach listeners only. Logged once."""
-        if not self._degraded:
-            self._degraded = True
-            log.warning("%s; tracking continues without the ledger (tracking='best-effort')", exc)
-        self.ledger = None
-
-    def emit(self, trace: Trace, record: CallRecord, *, wait: bool = True) -> asyncio.Future[None] | None:
-        if trace.done:
-            return None
-        trace.done = True
-        if trace.call is not None:  # call.trace <-> trace.call: a cycle the GC would otherwise have to find
-            trace.call.trace = trace.call = None
-        for listener in (*self.listeners, *trace.listeners):
-            self._notify(listener, record)
-        reservation, budgets = trace.reservation, self.budgets
-        if reservation is not None:
-            budgets.settle(reservation, record.cost_total)
-        ledger = self.ledger
-        if ledger is None or ledger.error is not None:
-            if reservation is not None:
-                budgets.release(reservation)
-            return None
-        if ledger.error is None and not ledger.ready:
-            ledger.start()  # a call rejected before admit(): its record still goes in
-        future: asyncio.Future[None] | None = None
-        loop: asyncio.AbstractEventLoop | None = None
-        if wait and not self.batching:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            if loop is not None:
-                future = loop.create_future()
-        strict = self.mode == "strict"
-        wakeups = _wakeups_for(loop) if loop is not None else None
-
-        def done(error: BaseException | None) -> None:
-            if reservation is not None:
-                budgets.release(reservation)
-            if future is not None and wakeups is not None:
-                wakeups.add(future, error if strict else None)
-
-        ledger.submit(record, done if (future is not None or reservation is not None) else None)
-        return future
-
-    def _notify(self, listener: Listener, record: CallRecord) -> None:
-        try:
-            result = listener(record)
-            if inspect.isawaitable(result):
-                task = asyncio.get_running_loop().create_task(_guarded(listener, result))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-        except Exception:
-            log.exception("call-record listener %r failed; the call is not affected", listener)
-
-
-class _Wakeups:
-    """Commits reported to one event loop: one call_soon_threadsafe per batch of rows, not one per row."""
-
-    __slots__ = ("items", "lock", "loop")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop, self.items, self.lock = loop, [], threading.Lock()
-
-    def add(self, future: asyncio.Future[None], error: BaseException | None) -> None:
-        with self.lock:
-            self.items.append((future, error))
-            if len(self.items) > 1:
-                return  # a drain is already scheduled and will take this one too
-        try:
-            self.loop.call_soon_threadsafe(self.drain)
-        except RuntimeError:  # the loop is closed: nobody waits any more
-            self.items.clear()
-
-    def drain(self) -> None:
-        with self.lock:
-            items, self.items = self.items, []
-        for future, error in items:
-            ledger_mod.settle(future, error)
-
-
-_wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wakeups] = weakref.WeakKeyDictionary()
-
-
-def _wakeups_for(loop: asyncio.AbstractEventLoop) -> _Wakeups:
-    found = _wakeups.get(loop)
-    if found is None:
-        found = _wakeups.setdefault(loop, _Wakeups(loop))
-    return found
-
-
-async def _guarded(listener: Listener, awaitable: Awaitable[Any]) -> None:
-    try:
-        await awaitable
-    except Exception:
-        log.exception("call-record listener %r failed; the call is not affected", listener)
 
 
 # -- the process-wide tracker --------------------------------------------------------------------
@@ -325,6 +138,7 @@ _listeners: list[Listener] = []
 
 def _build(settings: Mapping[str, Any]) -> Tracker:
     from router.budgets import Budgets
+    from router.tracer import Tracker
 
     mode = settings.get("tracking") or os.environ.get("FAREBOX_TRACKING", "").strip().lower() or "strict"
     if mode not in _MODES:
@@ -339,7 +153,8 @@ def _build(settings: Mapping[str, Any]) -> Tracker:
         ledger = ledger_mod.get(None if where is True or where is None else Path(where), **options)
     if budgets and ledger is None:
         raise ConfigError("budgets need the ledger: tracking is off or ledger=False")
-    return Tracker(mode, ledger, batching=batching, budgets=budgets or None)
+    # The listeners list is process-wide: it outlives reconfiguration.
+    return Tracker(mode, ledger, batching=batching, budgets=budgets or None, listeners=_listeners)
 
 
 def active() -> Tracker | None:
