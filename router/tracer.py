@@ -184,17 +184,22 @@ class _Wakeups:
     __slots__ = ("items", "lock", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop, self.items, self.lock = loop, [], threading.Lock()
+        # A weak reference: this object is the value of a WeakKeyDictionary keyed by the same loop.
+        self.loop, self.items, self.lock = weakref.ref(loop), [], threading.Lock()
 
     def add(self, future: asyncio.Future[None], error: BaseException | None) -> None:
         with self.lock:
             self.items.append((future, error))
             if len(self.items) > 1:
                 return  # a drain is already scheduled and will take this one too
+        loop = self.loop()
         try:
-            self.loop.call_soon_threadsafe(self.drain)
+            if loop is None:
+                raise RuntimeError("the loop is gone")
+            loop.call_soon_threadsafe(self.drain)
         except RuntimeError:  # the loop is closed: nobody waits any more
-            self.items.clear()
+            with self.lock:
+                self.items.clear()
 
     def drain(self) -> None:
         with self.lock:
