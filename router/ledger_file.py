@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from pathlib import Path
 
 from vendors.errors import LedgerError
 
-__all__ = ["BUSY_TIMEOUT_S", "COLUMNS", "INSERT", "MIGRATIONS", "SCHEMA_VERSION", "connect", "default_path",
-           "failure"]
+__all__ = ["BUSY_TIMEOUT_S", "COLUMNS", "MIGRATIONS", "ROWS_PER_STATEMENT", "SCHEMA_VERSION", "connect",
+           "default_path", "failure", "insert_many"]
 
 # Each entry upgrades the schema by one version; PRAGMA user_version says how many have run.
 # Append only: a released ledger file must always be able to climb to the newest version.
@@ -64,7 +65,14 @@ COLUMNS = ("record_id", "ts", "vendor", "model", "alias", "deployment", "status"
            "completion_tokens", "reasoning_tokens", "cost_input", "cost_cache_read", "cost_cache_write",
            "cost_output", "cost_reasoning", "cost_total", "cost_pico", "cost_exact", "estimated", "billing",
            "latency_s", "ttft_s", "effort", "response_id", "tags", "pid")
-INSERT = f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+ROWS_PER_STATEMENT = 200  # 200 x 34 parameters, well under SQLite's limit of 32766 per statement
+_ROW = f"({', '.join('?' * len(COLUMNS))})"
+
+
+@functools.lru_cache(maxsize=ROWS_PER_STATEMENT)
+def insert_many(rows: int) -> str:
+    """INSERT of `rows` rows in one statement."""
+    return f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES {', '.join([_ROW] * rows)}"
 BUSY_TIMEOUT_S = 30.0
 
 
@@ -87,7 +95,8 @@ def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
     """An open, migrated connection in autocommit mode (explicit BEGIN IMMEDIATE for writes)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False,
+                               cached_statements=2 * ROWS_PER_STATEMENT)
     except (OSError, sqlite3.Error) as exc:
         raise failure(path, "cannot open", exc) from exc
     try:

@@ -1,7 +1,4 @@
-"""Prometheus metrics from call records: calls, tokens, cost (USD), fallbacks, a latency histogram.
-
-Needs the `metrics` extra (prometheus-client), imported only when `attach()` or `serve()` runs.
-"""
+"""Prometheus metrics from call records (the `metrics` extra, imported only by attach()/serve())."""
 
 from __future__ import annotations
 

@@ -87,7 +87,7 @@ def seed(path: Path) -> list[CallRecord]:
     writer = ledger_mod.get(path)
     writer.open()
     for record in records:
-        writer.submit(record)
+        writer.submit(record.to_row())
     writer.flush()
     return records
 
@@ -113,7 +113,8 @@ def test_a_cost_finer_than_a_picodollar_is_still_summed_exactly(ledger: Path) ->
     fine = base.model_copy(update={"input": base.input + Decimal("1e-15"), "total": base.total + Decimal("1e-15")})
     writer = ledger_mod.get(ledger)
     for cost in (base, fine):
-        writer.submit(CallRecord(ts=NOW.timestamp(), vendor="openai", model="gpt-4o-mini", status="ok", cost=cost))
+        writer.submit(CallRecord(ts=NOW.timestamp(), vendor="openai", model="gpt-4o-mini", status="ok",
+                                 cost=cost).to_row())
     writer.flush()
     [row] = router.spend()
     assert row.cost == base.total * 2 + Decimal("1e-15")
