@@ -51,7 +51,7 @@ class Budget(BaseModel):
         if kind == "alias":
             return alias == rest
         key, _, value = rest.partition("=")
-        return tags is not None and key in tags and str(tags[key]) == value
+        return isinstance(tags, Mapping) and key in tags and str(tags[key]) == value
 
     def where(self) -> tuple[str, list[Any]]:
         """SQL condition (after the time bound) selecting this budget's calls in the ledger."""

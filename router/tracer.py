@@ -80,7 +80,7 @@ class Trace:
             latency_s=time.perf_counter() - self.started, ttft_s=self.ttft,
             effort=effort.level if effort is not None else None,
             response_id=(resp.id or None) if resp is not None else None,
-            tags=dict(self.metadata) if self.metadata else {})
+            tags=_tags(self.metadata))
         if usage is not None:
             rec.prompt_tokens, rec.completion_tokens = usage.prompt_tokens, usage.completion_tokens
             rec.cached_tokens, rec.cache_write_tokens = usage.cached_tokens, usage.cache_write_tokens
@@ -91,14 +91,34 @@ class Trace:
 
     def ok(self, resp: Any) -> asyncio.Future[None] | None:
         """The call answered: emit; a future to await when the record must be durable first."""
-        return self.tracker.emit(self, self._record("ok", resp))
+        return self._emit("ok", resp)
 
     def failed(self, exc: BaseException) -> asyncio.Future[None] | None:
         status = "cancelled" if isinstance(exc, asyncio.CancelledError | GeneratorExit) else "error"
-        return self.tracker.emit(self, self._record(status, None, exc), wait=status == "error")
+        return self._emit(status, None, exc, wait=status == "error")
 
     def cancelled(self, partial: Any = None, *, wait: bool = True) -> asyncio.Future[None] | None:
-        return self.tracker.emit(self, self._record("cancelled", partial), wait=wait)
+        return self._emit("cancelled", partial, wait=wait)
+
+    def _emit(self, status: str, resp: Any = None, exc: BaseException | None = None, *,
+              wait: bool = True) -> asyncio.Future[None] | None:
+        if self.done:
+            return None
+        try:
+            record = self._record(status, resp, exc)
+        except Exception:  # a record that cannot be built must not cost the caller its answer
+            log.exception("no call record for this %s call; the call is not affected", self.model)
+            self.done = True
+            if self.reservation is not None:
+                self.tracker.budgets.release(self.reservation)
+            return None
+        return self.tracker.emit(self, record, wait=wait)
+
+
+def _tags(metadata: Any) -> dict[str, Any]:
+    if not metadata:
+        return {}
+    return dict(metadata) if isinstance(metadata, Mapping) else {"metadata": metadata}
 
 
 class Tracker:

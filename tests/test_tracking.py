@@ -248,3 +248,9 @@ def test_ledger_false_keeps_listeners_without_a_file(emu, tmp_path, records) -> 
 def test_configure_rejects_an_unknown_mode() -> None:
     with pytest.raises(ConfigError, match="tracking must be one of"):
         tracking.configure(tracking="sometimes")  # type: ignore[arg-type]
+
+
+def test_metadata_that_is_not_a_mapping_is_kept_as_one_tag(emu, ledger, records) -> None:
+    router.completion("minimax/MiniMax-M3", HI, metadata=["a", "b"], **minimax(emu))  # type: ignore[arg-type]
+    assert records[0].tags == {"metadata": ["a", "b"]}
+    assert ledger_rows(ledger)[0]["tags"] == '{"metadata":["a","b"]}'
