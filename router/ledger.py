@@ -1,4 +1,4 @@
-"""The SQLite call ledger: one writer thread per file per process, group commit, WAL, a versioned schema."""
+"""The SQLite call ledger: one writer thread per file per process, off the event loop, committing in groups."""
 
 from __future__ import annotations
 
