@@ -34,10 +34,19 @@ def _cost(resp: Any) -> None:
 
 
 def run_demo() -> int:
+    import tempfile
+    from pathlib import Path
+
     from router.emulator import Emulator
     from router.routing import Router
+    from router.spending import spend
+    from router.tracking import configure
 
-    with Emulator.running() as emu:
+    # The emulator's spend is not real: record it in a throw-away ledger, never the user's own.
+    scratch = tempfile.TemporaryDirectory(prefix="farebox-demo-")
+    ledger = Path(scratch.name) / "ledger.sqlite"
+    configure(ledger=str(ledger))
+    with scratch, Emulator.running() as emu:
         smart = Router(
             deployments=[
                 {"alias": "smart", "model": "minimax/MiniMax-M3", "api_key": "sk-api-demo-minimax-key",
@@ -74,4 +83,11 @@ def run_demo() -> int:
         _attempts(final)
         _cost(final)
         print(f"    estimated: {final.cost.estimated if final.cost else 'n/a'}")
+
+        print("\n3. Every call was recorded in a ledger (here a throw-away one); spend by vendor and model:")
+        for row in spend(group_by=["vendor", "model"], ledger=ledger):
+            print(f"    {row.group['vendor']}/{row.group['model']}: {row.calls} call(s), {row.failures} failed, "
+                  f"{row.fallbacks} fallback(s), {row.prompt_tokens + row.completion_tokens} tokens, "
+                  f"{_money(row.cost)}")
+        configure(tracking="off")  # flush and let go of the throw-away ledger before it is deleted
     return 0
