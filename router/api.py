@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from router import loop, tracking
+from router import loop, retry, tracking
 from router.call import Call
 from router.request import OPENAI_PARAMS, build_request
 from router.resolve import Target, resolve
@@ -55,18 +55,15 @@ async def acompletion(model: str, messages: Any, *, stream: bool = False, deadli
     if tracker is None:
         return await _run(prepare(model, messages, stream=stream, **kwargs), stream, deadline)
     trace = tracker.begin(model, kwargs.get("metadata"), stream)
-    try:
+
+    async def work() -> Any:
         call = trace.call = prepare(model, messages, stream=stream, **kwargs)
         if tracker.gated:
             await trace.admit(lambda: _estimate(call, messages, kwargs))
         call.trace = trace
-        result = await _run(call, stream, deadline)
-    except BaseException as exc:
-        await tracking.settle(trace.failed(exc), quiet=True)
-        raise
-    if not stream:
-        await tracking.settle(trace.ok(result))
-    return result
+        return await _run(call, stream, deadline)
+
+    return await tracking.traced(trace, stream, work)
 
 
 async def _run(call: Call, stream: bool, deadline: float | None) -> Any:
@@ -76,18 +73,7 @@ async def _run(call: Call, stream: bool, deadline: float | None) -> Any:
         work = open_stream(call)
     else:
         work = call.run()
-    if deadline is None:
-        return await work
-    import asyncio
-
-    from vendors.errors import APITimeoutError
-
-    try:
-        async with asyncio.timeout(deadline):
-            return await work
-    except TimeoutError as exc:
-        raise APITimeoutError(f"deadline of {deadline:g}s passed", vendor=call.target.vendor,
-                              model=call.target.model) from exc
+    return await retry.within(deadline, work, vendor=call.target.vendor, model=call.target.model)
 
 
 def _estimate(call: Call, messages: Any, kwargs: dict[str, Any]) -> Any:

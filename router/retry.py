@@ -12,7 +12,7 @@ from tenacity.wait import wait_base, wait_random_exponential
 
 from vendors.errors import FareboxError
 
-__all__ = ["DEFAULT_RETRIES", "WAIT_CAP", "policy", "run_with_retries", "set_sleep", "wait_retry_after"]
+__all__ = ["DEFAULT_RETRIES", "WAIT_CAP", "policy", "run_with_retries", "set_sleep", "wait_retry_after", "within"]
 
 DEFAULT_RETRIES = 2
 WAIT_CAP = 60.0
@@ -94,3 +94,17 @@ async def run_with_retries(attempt: Callable[[], Awaitable[T]], num_retries: int
         return await attempt()
 
     return await policy(num_retries)(again)
+
+
+async def within(deadline: float | None, work: Awaitable[T], *, what: str = "", vendor: str | None = None,
+                 model: str | None = None) -> T:
+    """`work` bounded by `deadline` seconds (retries and fallbacks included); APITimeoutError past it."""
+    if deadline is None:
+        return await work
+    from vendors.errors import APITimeoutError
+
+    try:
+        async with asyncio.timeout(deadline):
+            return await work
+    except TimeoutError as exc:
+        raise APITimeoutError(f"deadline of {deadline:g}s passed{what}", vendor=vendor, model=model) from exc

@@ -13,11 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from router import loop, tracking
+from router import loop, retry, tracking
 from router.api import prepare
 from vendors.errors import (
     AllDeploymentsFailedError,
-    APITimeoutError,
     AuthenticationError,
     ConfigError,
     ContentPolicyError,
@@ -183,26 +182,18 @@ class Router:
             return await self._deadline(model, messages, stream, kwargs, deadline, None)
         # One record for the routed call, whatever the deployments and fallbacks tried underneath.
         trace = tracker.begin(model, kwargs.get("metadata"), stream, alias=model, listeners=tuple(self._listeners))
-        try:
+
+        async def work() -> Any:
             if tracker.gated:
                 await trace.admit(lambda: self._estimate(model, messages, kwargs))
-            result = await self._deadline(model, messages, stream, kwargs, deadline, trace)
-        except BaseException as exc:
-            await tracking.settle(trace.failed(exc), quiet=True)
-            raise
-        if not stream:
-            await tracking.settle(trace.ok(result))
-        return result
+            return await self._deadline(model, messages, stream, kwargs, deadline, trace)
+
+        return await tracking.traced(trace, stream, work)
 
     async def _deadline(self, alias: str, messages: Any, stream: bool, kwargs: dict[str, Any],
                         deadline: float | None, trace: Any) -> Any:
-        if deadline is None:
-            return await self._route(alias, messages, stream, kwargs, trace)
-        try:
-            async with asyncio.timeout(deadline):
-                return await self._route(alias, messages, stream, kwargs, trace)
-        except TimeoutError as exc:
-            raise APITimeoutError(f"deadline of {deadline:g}s passed before any deployment answered") from exc
+        return await retry.within(deadline, self._route(alias, messages, stream, kwargs, trace),
+                                  what=" before any deployment answered", model=alias)
 
     def _estimate(self, alias: str, messages: Any, kwargs: Mapping[str, Any]) -> Decimal:
         """For budgets: the dearest priced deployment of the alias (the one that answers is not known yet)."""

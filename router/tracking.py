@@ -8,7 +8,7 @@ import json
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -155,6 +155,21 @@ def _build(settings: Mapping[str, Any]) -> Tracker:
         raise ConfigError("budgets need the ledger: tracking is off or ledger=False")
     # The listeners list is process-wide: it outlives reconfiguration.
     return Tracker(mode, ledger, batching=batching, budgets=budgets or None, listeners=_listeners)
+
+
+async def traced(trace: Any, stream: bool, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run `work()` under `trace`: a failure settles it as failed and re-raises; a plain result settles as ok.
+
+    A stream settles itself when it ends, so only its opening is covered here.
+    """
+    try:
+        result = await work()
+    except BaseException as exc:
+        await settle(trace.failed(exc), quiet=True)
+        raise
+    if not stream:
+        await settle(trace.ok(result))
+    return result
 
 
 def active() -> Tracker | None:
