@@ -13,13 +13,10 @@ from vendors.reasoning import ReasoningStream, ThinkSplitter, split_think
 from vendors.spec import RequestContext, VendorSpec
 from vendors.types import (
     ChatRequest,
-    Choice,
     Chunk,
     ChunkChoice,
     Delta,
-    Message,
     Response,
-    ToolCall,
     Usage,
 )
 from vendors.usage import parse_usage
@@ -157,14 +154,16 @@ def decode_response(body: Any, spec: VendorSpec, *, model: str) -> Response:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("message"), Mapping):
             raise _malformed(spec, model, f"choice {i} has no message")
         _check_failed(raw.get("finish_reason"), spec, model)
-        choices.append(Choice(index=raw.get("index", i), message=_message(raw["message"], spec),
-                              finish_reason=_finish(raw.get("finish_reason"))))
+        choices.append({"index": raw.get("index", i), "message": _message(raw["message"], spec),
+                        "finish_reason": _finish(raw.get("finish_reason"))})
     usage = parse_usage(body.get("usage"), spec=spec, model=model) or Usage()
-    return Response(id=str(body.get("id") or ""), created=_created(body), model=str(body.get("model") or model),
-                    vendor=spec.name, choices=choices, usage=usage)
+    # One nested validation instead of one per object (a per-call hot path).
+    return _validate_response({"id": str(body.get("id") or ""), "created": _created(body),
+                               "model": str(body.get("model") or model), "vendor": spec.name,
+                               "choices": choices, "usage": usage})
 
 
-def _message(raw: Mapping[str, Any], spec: VendorSpec) -> Message:
+def _message(raw: Mapping[str, Any], spec: VendorSpec) -> dict[str, Any]:
     content = _text(raw.get("content"))
     details = raw.get("reasoning_details")
     reasoning = _details_text(details) or raw.get("reasoning_content") or raw.get("reasoning") or None
@@ -172,13 +171,13 @@ def _message(raw: Mapping[str, Any], spec: VendorSpec) -> Message:
         inline, content = split_think(content)
         reasoning = reasoning or inline  # a structured field is authoritative (§1.5)
     calls = raw.get("tool_calls")
-    return Message(
-        role="assistant",
-        content=content,
-        reasoning_content=reasoning if isinstance(reasoning, str) else None,
-        tool_calls=[ToolCall.model_validate(c) for c in calls] if isinstance(calls, list) and calls else None,
-        reasoning_details=details if isinstance(details, list) and details else None,
-    )
+    return {
+        "role": "assistant",
+        "content": content,
+        "reasoning_content": reasoning if isinstance(reasoning, str) else None,
+        "tool_calls": calls if isinstance(calls, list) and calls else None,
+        "reasoning_details": details if isinstance(details, list) and details else None,
+    }
 
 
 def _check_failed(reason: Any, spec: VendorSpec, model: str) -> None:
@@ -311,3 +310,4 @@ def _delta_call(raw: Any, position: int) -> dict[str, Any]:
 
 
 _validate_chunk = Chunk.model_validate
+_validate_response = Response.model_validate
