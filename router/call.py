@@ -94,7 +94,7 @@ class Call:
                                              status_code=status) from exc
             resp = self.codec.decode_response(obj, t.spec, model=t.model)
         except BaseException as exc:
-            self.record(started, status, exc, costing.billed_cost(t, exc))
+            self.record(started, status, exc)
             raise
         resp.cost = costing.cost_for(t, resp.usage, self.req)
         self.record(started, status, None, resp.cost)

@@ -9,7 +9,7 @@ from typing import Any
 from router.resolve import Target
 from vendors.types import ChatRequest, Usage
 
-__all__ = ["billed_cost", "cost_for", "estimate_usage", "load_encodings"]
+__all__ = ["cost_for", "estimate_usage", "load_encodings"]
 
 log = logging.getLogger("farebox")
 _warned: set[tuple[str, str]] = set()
@@ -33,12 +33,6 @@ def cost_for(target: Target, usage: Usage | None, req: ChatRequest | None = None
             log.warning("no price for %s/%s: resp.cost is None. Add one with pricing.load_overrides(...) "
                         "or the FAREBOX_PRICES file", target.vendor, model)
         return None
-
-
-def billed_cost(target: Target, exc: BaseException) -> Any:
-    """The cost of a failed attempt the vendor billed (usage came back with the error), else None."""
-    usage = getattr(exc, "usage", None)
-    return cost_for(target, usage) if isinstance(usage, Usage) else None
 
 
 _ready: set[str] = set()

@@ -57,19 +57,6 @@ PIN = {p.id: p for p in PINS}
 CACHED = 4   # prompt tokens the emulator reports as cache hits
 
 
-@pytest.fixture(scope="module")
-def _server() -> Iterator[Emulator]:
-    with Emulator.running(seed=11) as server:
-        yield server
-
-
-@pytest.fixture
-def emu(_server: Emulator) -> Iterator[Emulator]:
-    _server.reset()
-    yield _server
-    _server.reset()
-
-
 @pytest.fixture(autouse=True)
 def _no_sleep() -> Iterator[list[float]]:
     waits: list[float] = []

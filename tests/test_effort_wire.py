@@ -17,7 +17,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,19 +229,6 @@ SENT = [pytest.param(c, w, id=f"{c.id}-{w or 'unset'}") for c in COMBOS for w, r
 REJECTED = [pytest.param(c, w, id=f"{c.id}-{w}") for c in COMBOS for w, row in c.table.items()
             if isinstance(row, Reject)]
 BY_COMBO = [pytest.param(c, id=c.id) for c in COMBOS]
-
-
-@pytest.fixture(scope="module")
-def _server() -> Iterator[Emulator]:
-    with Emulator.running(seed=7) as server:
-        yield server
-
-
-@pytest.fixture
-def emu(_server: Emulator) -> Iterator[Emulator]:
-    _server.reset()
-    yield _server
-    _server.reset()
 
 
 def call(emu: Emulator, combo: Combo, word: str | None, **kw: Any) -> Any:

@@ -18,7 +18,7 @@ from vendors.errors import (
 )
 from vendors.spec import VendorSpec
 
-__all__ = ["decode_error", "error_fields", "error_from_fields"]
+__all__ = ["decode_error", "error_fields"]
 
 _TRAILING_CODE = re.compile(r"\((\d{3,5})\)\s*$")
 _CONTEXT_WORDS = re.compile(
@@ -102,11 +102,6 @@ def decode_error(status: int, body: bytes | str | Any, headers: Mapping[str, str
         hint=hint,
         body=_scrub(parsed) if isinstance(parsed, Mapping) else None,  # vendors echo keys in messages
     )
-
-
-def error_from_fields(payload: Any, spec: VendorSpec, *, model: str, status: int = 500) -> FareboxError:
-    """An error object found inside a stream (a mid-stream `error` event or chunk)."""
-    return decode_error(status, payload, {}, spec, model=model)
 
 
 def _scrub(value: Any) -> Any:

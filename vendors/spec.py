@@ -56,7 +56,6 @@ class Caps:
     stream_usage: bool = True              # accepts stream_options.include_usage
     max_tokens_field: str = "max_tokens"   # the name the wire wants for the output cap
     max_n: int | None = None               # e.g. MiniMax: n must be 1
-    vision: bool = True                    # image parts accepted
 
 
 @dataclass(frozen=True, slots=True)
