@@ -92,7 +92,7 @@ def completion(model: str, messages: Any, *, stream: bool = False, **kwargs: Any
         from router.streaming import SyncStream
 
         return SyncStream(loop.run(acompletion(model, messages, stream=True, **kwargs)))
-    return loop.run(acompletion(model, messages, **kwargs))
+    return tracking.run_sync(lambda: acompletion(model, messages, **kwargs))
 
 
 def completion_cost(resp: Response) -> Any:

@@ -66,6 +66,10 @@ class Ledger:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._failing = False
+        # Rows written on callers' threads (write_here) use a second connection; this lock keeps it and the
+        # writer's from meeting inside SQLite, whose busy handler would sleep in milliseconds.
+        self._write_lock = threading.Lock()
+        self._here: sqlite3.Connection | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -155,14 +159,11 @@ class Ledger:
             return
         error: LedgerError | None = None
         try:
-            self._commit_rows(conn, [row for row, _ in pending])
+            with self._write_lock:
+                self._commit_rows(conn, [row for row, _ in pending])
         except Exception as exc:
-            error = failure(self.path, f"cannot write {len(pending)} call record(s)", exc)
+            error = self._failed(len(pending), exc)
             self.write_error = error
-            # Logged once per run of failures: a full disk must not flood the log with one line per call.
-            if not self._failing:
-                log.error("%s", error)
-            self._failing = True
         else:
             self._failing = False
         for _, done in pending:
@@ -171,6 +172,14 @@ class Ledger:
                     done(error)
                 except Exception:  # a waiter's loop may be gone; the row is written all the same
                     log.debug("ledger waiter failed", exc_info=True)
+
+    def _failed(self, rows: int, exc: BaseException) -> LedgerError:
+        error = failure(self.path, f"cannot write {rows} call record(s)", exc)
+        # Logged once per run of failures: a full disk must not flood the log with one line per call.
+        if not self._failing:
+            log.error("%s", error)
+        self._failing = True
+        return error
 
     @staticmethod
     def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
@@ -205,6 +214,28 @@ class Ledger:
                     self._queue.put(None)
                 return
         self._write_now(row, done)
+
+    def write_here(self, row: tuple[Any, ...]) -> LedgerError | None:
+        """Commit one row on the calling thread (a sync call's caller, never an event loop); the error, if any."""
+        if not self.ready:
+            try:
+                self.open()
+            except LedgerError as exc:
+                return exc
+        with self._write_lock:
+            if not self.closed:
+                try:
+                    conn = self._here
+                    if conn is None:
+                        conn = self._here = connect(self.path, migrate=False)  # the writer migrated it
+                    self._commit_rows(conn, [row])
+                except Exception as exc:
+                    return exc if isinstance(exc, LedgerError) else self._failed(1, exc)
+                self._failing = False
+                return None
+        errors: list[Any] = [None]  # closed (exit, reconfiguration): on a connection of its own
+        self._write_now(row, lambda error: errors.__setitem__(0, error))
+        return errors[0]
 
     def _write_now(self, row: tuple[Any, ...], done: Done | None) -> None:
         # After close() (interpreter exit): no writer thread any more, so this one row is written inline.
@@ -283,11 +314,16 @@ class Ledger:
             if self.closed:
                 return
             self.closed = True
-            if thread is None or not thread.is_alive():
-                return
-            self._queue.put(_Control(lambda *_: stopped.set(), stop=True))
-        stopped.wait(timeout)
-        thread.join(timeout)
+            running = thread is not None and thread.is_alive()
+            if running:
+                self._queue.put(_Control(lambda *_: stopped.set(), stop=True))
+        if running:
+            stopped.wait(timeout)
+            thread.join(timeout)
+        with self._write_lock:  # write_here sees `closed` under this lock, so nobody is using it
+            here, self._here = self._here, None
+        if here is not None:
+            here.close()
 
 
 def settle(future: asyncio.Future[Any], error: BaseException | None, result: Any = None) -> None:
@@ -341,9 +377,16 @@ def opened(path: Path) -> Ledger | None:
     return ledger if ledger is not None and ledger.ready and not ledger.closed else None
 
 
+_orphans: list[Ledger] = []
+
+
 def _after_fork() -> None:
-    # The writer threads did not survive the fork: the child starts its own on first use.
+    # The writer threads did not survive the fork: the child starts its own on first use. The parent's
+    # Ledger objects are kept, never closed here: SQLite forbids using a connection across fork().
+    global _ledgers_lock
+    _orphans.extend(_ledgers.values())
     _ledgers.clear()
+    _ledgers_lock = threading.Lock()  # a lock held by another thread at fork stays held
 
 
 # Registered when router.api is imported, before the background loop's own exit hook: atexit runs hooks

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import os
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -52,6 +53,21 @@ def run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     except BaseException:
         future.cancel()
         raise
+
+
+_orphans: list[asyncio.AbstractEventLoop] = []
+
+
+def _forked() -> None:
+    # The loop's thread did not survive fork(): the child starts its own loop on first use. The parent's
+    # loop object is kept, never closed here: its sockets (pooled connections) are the parent's too.
+    global _loop, _thread, _lock
+    if _loop is not None:
+        _orphans.append(_loop)
+    _loop, _thread, _lock = None, None, threading.Lock()  # a lock held by another thread at fork stays held
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 async def _drain() -> None:

@@ -298,7 +298,7 @@ class Router:
             from router.streaming import SyncStream
 
             return SyncStream(loop.run(self.acompletion(model, messages, stream=True, **kwargs)))
-        return loop.run(self.acompletion(model, messages, **kwargs))
+        return tracking.run_sync(lambda: self.acompletion(model, messages, **kwargs))
 
 
 async def _preflight(call: Any, options: Mapping[str, Any]) -> None:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from router import ledger as ledger_mod
+from router import tracking
 from router.tracking import CallRecord, Listener, Mode
 from vendors.errors import LedgerError
 
@@ -133,7 +134,11 @@ class Tracker:
 
     def begin(self, model: str, metadata: Mapping[str, Any] | None, stream: bool, alias: str | None = None,
               listeners: tuple[Listener, ...] = ()) -> Trace:
-        return Trace(self, model, metadata, stream, alias, listeners)
+        trace = Trace(self, model, metadata, stream, alias, listeners)
+        box = tracking.handoff()
+        if box is not None and box.trace is None and not stream:
+            box.trace = trace  # a sync call: its record is committed on the caller's thread (Handoff)
+        return trace
 
     @property
     def gated(self) -> bool:
@@ -165,17 +170,33 @@ class Tracker:
             return None
         if ledger.error is None and not ledger.ready:
             ledger.start()  # a call rejected before admit(): its record still goes in
+        try:
+            # Built here, not on the writer: a writer thread busy with Python code contends for the GIL with
+            # this loop, which costs more than building the row (measured with bench --tracking).
+            row = record.to_row()
+        except Exception:
+            log.exception("call record %s cannot be stored; the call is not affected", record.record_id)
+            if reservation is not None:
+                budgets.release(reservation)
+            return None
+        strict = self.mode == "strict"
+        wait = wait and not self.batching
+        if wait:
+            box = tracking.handoff()
+            if box is not None and box.trace is trace:
+                if box.take(ledger, row, _releaser(budgets, reservation), strict):
+                    return None  # the sync caller's thread commits it (Handoff)
+                wait = False  # that thread stopped waiting (interrupted): the writer stores the row
         future: asyncio.Future[None] | None = None
-        loop: asyncio.AbstractEventLoop | None = None
-        if wait and not self.batching:
+        wakeups: _Wakeups | None = None
+        if wait:
             try:
                 loop = asyncio.get_running_loop()
             except RuntimeError:
                 loop = None
             if loop is not None:
                 future = loop.create_future()
-        strict = self.mode == "strict"
-        wakeups = _wakeups_for(loop) if loop is not None else None
+                wakeups = _wakeups_for(loop)
 
         def done(error: BaseException | None) -> None:
             if reservation is not None:
@@ -183,14 +204,6 @@ class Tracker:
             if future is not None and wakeups is not None:
                 wakeups.add(future, error if strict else None)
 
-        try:
-            # Built here, not on the writer: a writer thread busy with Python code contends for the GIL with
-            # this loop, which costs more than building the row (measured with bench --tracking).
-            row = record.to_row()
-        except Exception:
-            log.exception("call record %s cannot be stored; the call is not affected", record.record_id)
-            done(None)
-            return None
         ledger.submit(row, done if (future is not None or reservation is not None) else None)
         return future
 
@@ -203,6 +216,13 @@ class Tracker:
                 task.add_done_callback(self._tasks.discard)
         except Exception:
             log.exception("call-record listener %r failed; the call is not affected", listener)
+
+
+def _releaser(budgets: Any, reservation: Any) -> Callable[[BaseException | None], None]:
+    def done(_: BaseException | None) -> None:
+        if reservation is not None:
+            budgets.release(reservation)
+    return done
 
 
 class _Wakeups:

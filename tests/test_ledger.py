@@ -290,6 +290,62 @@ def test_a_failing_write_keeps_what_was_recorded(emu, tmp_path, caplog, mode) ->
     assert len([r for r in caplog.records if "disk on fire" in r.getMessage()]) == 1  # logged once
 
 
+def _refuse_inserts(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TRIGGER no_more BEFORE INSERT ON calls BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("api", ["sync", "async"])
+def test_strict_ledger_error_after_the_vendor_answered_carries_the_answer(emu, tmp_path, api) -> None:
+    path = tmp_path / "ledger.sqlite"
+    tracking.configure(ledger=path, tracking="strict")
+    try:
+        router.completion("openai/gpt-4o-mini", ask(1), **openai(emu))  # opens the file (and its writers)
+        _refuse_inserts(path)
+        with pytest.raises(LedgerError, match="disk on fire") as info:
+            if api == "sync":
+                router.completion("openai/gpt-4o-mini", ask(2), **openai(emu))
+            else:
+                asyncio.run(router.acompletion("openai/gpt-4o-mini", ask(2), **openai(emu)))
+    finally:
+        tracking.reset()
+    resp = info.value.response
+    assert resp.choices[0].message.content and resp.cost.total > 0  # the answer and its cost, not lost
+    assert len(emu.requests) == 2
+
+
+def test_a_forked_child_records_its_own_calls(emu, tmp_path) -> None:
+    # The parent's background loop and ledger writer threads do not survive fork(); the child must start
+    # its own instead of queueing records for a writer that is not there (and hanging on them).
+    path = tmp_path / "ledger.sqlite"
+    tracking.configure(ledger=path)
+    try:
+        router.completion("openai/gpt-4o-mini", ask(1), metadata={"who": "parent"}, **openai(emu))
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child reports through its exit status
+            code = 1
+            try:
+                signal.alarm(30)
+                router.completion("openai/gpt-4o-mini", ask(2), metadata={"who": "child"}, **openai(emu))
+                code = 0
+            finally:
+                os._exit(code)
+        deadline = time.monotonic() + 60
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if done[0] == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child hung")
+        assert os.waitstatus_to_exitcode(done[1]) == 0
+        router.completion("openai/gpt-4o-mini", ask(3), metadata={"who": "parent"}, **openai(emu))  # still works
+    finally:
+        tracking.reset()
+    assert sorted(json.loads(r["tags"])["who"] for r in ledger_rows(path)) == ["child", "parent", "parent"]
+
+
 # -- schema ---------------------------------------------------------------------------------------
 
 def test_a_new_ledger_is_versioned_and_in_wal_mode(ledger) -> None:

@@ -254,3 +254,27 @@ def test_metadata_that_is_not_a_mapping_is_kept_as_one_tag(emu, ledger, records)
     router.completion("minimax/MiniMax-M3", HI, metadata=["a", "b"], **minimax(emu))  # type: ignore[arg-type]
     assert records[0].tags == {"metadata": ["a", "b"]}
     assert ledger_rows(ledger)[0]["tags"] == '{"metadata":["a","b"]}'
+
+
+
+class _Ledger:
+    def __init__(self) -> None:
+        self.rows: list[Any] = []
+
+    def write_here(self, row: Any) -> None:
+        self.rows.append(row)
+
+
+def test_a_sync_callers_handoff_is_written_once_and_refused_after_the_caller_stopped_waiting() -> None:
+    # The loop side take()s the row; the caller's thread commit()s it. A take() after the caller's thread
+    # finished (or was interrupted) is refused, so the tracer queues the row for the writer instead.
+    ledger, done = _Ledger(), []
+    box = tracking.Handoff()
+    assert box.take(ledger, ("row",), done.append, True)
+    box.commit("answer")
+    box.commit("answer")
+    assert ledger.rows == [("row",)] and done == [None]
+    assert not box.take(ledger, ("again",), done.append, True)
+    late = tracking.Handoff()
+    late.commit()
+    assert not late.take(ledger, ("row",), done.append, True) and ledger.rows == [("row",)]
