@@ -71,6 +71,15 @@ class Clients:
         await router.acompletion(self.model, MESSAGES, base_url=self.base_url, api_key=API_KEY)
         return 1
 
+    async def farebox_sync_calls(self, calls: int = 50) -> int:
+        """`calls` sync `router.completion()` calls in a row on one worker thread (the sync API's own path)."""
+        def block() -> None:
+            for _ in range(calls):
+                router.completion(self.model, MESSAGES, base_url=self.base_url, api_key=API_KEY)
+
+        await asyncio.to_thread(block)
+        return calls
+
     async def farebox_stream(self) -> int:
         chunks = 0
         stream = await router.acompletion(self.model, MESSAGES, base_url=self.base_url, api_key=API_KEY,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from router.ledger import settle
 from vendors.errors import BudgetExceededError, ConfigError
@@ -27,14 +27,49 @@ def period_start(period: str, now: datetime | None = None) -> datetime:
     return day if period == "day" else day.replace(day=1)
 
 
-class Budget(BaseModel):
-    """At most `max_usd` of spend per `period` for calls in `scope`: "global", "alias:NAME" or "tag:KEY=VALUE"."""
+_PERIODS = {"day": "day", "daily": "day", "1d": "day", "month": "month", "monthly": "month", "1mo": "month"}
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+def parse_period(value: Any) -> Any:
+    """"day" or "month" (also "daily"/"1d", "monthly"/"1mo"); anything else is left for validation to refuse."""
+    return _PERIODS.get(value.strip().lower(), value) if isinstance(value, str) else value
+
+
+class Budget(BaseModel):
+    """At most `max_usd` (also spelled `max_budget`) of spend per UTC `period` for the calls in `scope`.
+
+    scope: "global", "alias:NAME" or "tag:KEY=VALUE"; `alias="NAME"` or `tag="KEY=VALUE"` (or {KEY: VALUE})
+    say the same. period: "day" or "month" (also "daily", "1d", "monthly", "1mo").
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     scope: str = "global"
-    period: Literal["day", "month"] = "day"
-    max_usd: Decimal = Field(gt=0)
+    period: Literal["day", "month"] = Field("day", validation_alias=AliasChoices(
+        "period", "budget_period", "budget_duration"))
+    max_usd: Decimal = Field(gt=0, validation_alias=AliasChoices("max_usd", "max_budget"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        alias, tag = data.pop("alias", None), data.pop("tag", None)
+        if sum(x is not None for x in (alias, tag, data.get("scope"))) > 1:
+            raise ValueError("give one of scope, alias or tag")
+        if alias is not None:
+            data["scope"] = f"alias:{alias}"
+        elif tag is not None:
+            if isinstance(tag, Mapping):
+                if len(tag) != 1:
+                    raise ValueError(f"tag must name one KEY: VALUE, got {dict(tag)!r}")
+                tag = "{}={}".format(*next(iter(tag.items())))
+            data["scope"] = f"tag:{tag}"
+        for key in ("period", "budget_period", "budget_duration"):
+            if key in data:
+                data[key] = parse_period(data[key])
+        return data
 
     @field_validator("scope")
     @classmethod
@@ -82,10 +117,10 @@ def parse_budgets(items: Iterable[Budget | Mapping[str, Any]]) -> list[Budget]:
 class Reservation:
     """An in-flight call's claim on its budgets: the estimate, then the real cost until its row is committed."""
 
-    __slots__ = ("amount", "budgets")
+    __slots__ = ("amount", "budgets", "owner")
 
-    def __init__(self, amount: Decimal, budgets: list[Budget]) -> None:
-        self.amount, self.budgets = amount, budgets
+    def __init__(self, amount: Decimal, budgets: list[Budget], owner: Budgets) -> None:
+        self.amount, self.budgets, self.owner = amount, budgets, owner
 
 
 class Budgets:
@@ -132,7 +167,7 @@ class Budgets:
                         f"budget {budget.scope} per {budget.period} is ${budget.max_usd}: spent "
                         f"${spent[id(budget)]:.6f}, in flight ${in_flight:.6f}, this call about ${estimate:.6f}",
                         vendor=vendor, model=model)
-            reservation = Reservation(estimate, matching)
+            reservation = Reservation(estimate, matching, self)
             self._held.add(reservation)
         return reservation
 

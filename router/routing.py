@@ -11,10 +11,11 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from router import loop, retry, tracking
 from router.api import prepare
+from router.budgets import Budget, Budgets, parse_period
 from vendors.errors import (
     AllDeploymentsFailedError,
     AuthenticationError,
@@ -50,6 +51,12 @@ class Deployment(BaseModel):
     reasoning_effort: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     name: str | None = None
+    # A spend limit for this deployment's alias (all its deployments must agree), per UTC day or month.
+    max_budget: Decimal | None = Field(default=None, gt=0)
+    budget_period: Literal["day", "month"] | None = Field(
+        default=None, validation_alias=AliasChoices("budget_period", "budget_duration"))
+
+    _period = field_validator("budget_period", mode="before")(lambda cls, v: parse_period(v))
 
     @property
     def label(self) -> str:
@@ -72,6 +79,14 @@ class RouterConfig(BaseModel):
     fail_window_s: float = Field(default=60.0, gt=0)
     timeout: float | None = Field(default=None, gt=0)
     deadline: float | None = Field(default=None, gt=0)
+    # Budgets (router.budgets), checked before each routed call: max_budget is USD per budget_period for
+    # every alias (a number) or for the aliases named ({"smart": 10}); budgets takes full Budget entries.
+    max_budget: Decimal | dict[str, Decimal] | None = None
+    budget_period: Literal["day", "month"] = Field(
+        default="day", validation_alias=AliasChoices("budget_period", "budget_duration"))
+    budgets: list[Budget] = Field(default_factory=list)
+
+    _period = field_validator("budget_period", mode="before")(lambda cls, v: parse_period(v))
 
     @field_validator("deployments")
     @classmethod
@@ -112,6 +127,31 @@ class Router:
         self._lock = threading.Lock()
         self._rng = random.Random()
         self._listeners: list[Callable[[Any], Any]] = []
+        self._budgets = Budgets(self._budget_list()) or None
+
+    def _budget_list(self) -> list[Budget]:
+        config, out = self.config, list(self.config.budgets)
+        limits: dict[str, tuple[Decimal, str]] = {}
+        if isinstance(config.max_budget, dict):
+            for alias, usd in config.max_budget.items():
+                if alias not in self._groups:
+                    raise ConfigError(f"max_budget names unknown alias {alias!r}; aliases: {', '.join(self._groups)}")
+                limits[alias] = (usd, config.budget_period)
+        elif config.max_budget is not None:
+            limits = {alias: (config.max_budget, config.budget_period) for alias in self._groups}
+        for dep in config.deployments:
+            if dep.max_budget is None:
+                continue
+            limit = (dep.max_budget, dep.budget_period or config.budget_period)
+            if limits.setdefault(dep.alias, limit) != limit:
+                raise ConfigError(f"alias {dep.alias!r} has two budgets (${limits[dep.alias][0]} per "
+                                  f"{limits[dep.alias][1]} and ${limit[0]} per {limit[1]}); give it one")
+        try:
+            out += [Budget(scope=f"alias:{alias}", period=period, max_usd=usd)
+                    for alias, (usd, period) in limits.items()]
+        except ValidationError as exc:
+            raise ConfigError(f"invalid Router budget: {exc.errors()[0]['msg']}") from None
+        return out
 
     @classmethod
     def from_file(cls, path: str) -> Router:
@@ -179,13 +219,16 @@ class Router:
         deadline = kwargs.pop("deadline", None) or self.config.deadline
         tracker = tracking.active()
         if tracker is None:
+            if self._budgets:
+                raise ConfigError("this Router has budgets, which need call tracking; tracking is off",
+                                  hint="router.configure(tracking='strict') (the default), or drop max_budget")
             return await self._deadline(model, messages, stream, kwargs, deadline, None)
         # One record for the routed call, whatever the deployments and fallbacks tried underneath.
         trace = tracker.begin(model, kwargs.get("metadata"), stream, alias=model, listeners=tuple(self._listeners))
 
         async def work() -> Any:
-            if tracker.gated:
-                await trace.admit(lambda: self._estimate(model, messages, kwargs))
+            if tracker.gated or self._budgets:
+                await trace.admit(lambda: self._estimate(model, messages, kwargs), self._budgets)
             return await self._deadline(model, messages, stream, kwargs, deadline, trace)
 
         return await tracking.traced(trace, stream, work)

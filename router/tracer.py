@@ -26,7 +26,7 @@ class Trace:
     """One user-level call in progress: filled in by the API/Router/stream, turned into one CallRecord."""
 
     __slots__ = ("alias", "attempts", "call", "deployment", "done", "listeners", "metadata", "model",
-                 "reservation", "started", "stream", "tracker", "tries", "ttft")
+                 "reservations", "started", "stream", "tracker", "tries", "ttft")
 
     def __init__(self, tracker: Tracker, model: str, metadata: Mapping[str, Any] | None, stream: bool,
                  alias: str | None = None, listeners: tuple[Listener, ...] = ()) -> None:
@@ -38,11 +38,14 @@ class Trace:
         self.deployment: str | None = None
         self.tries = 0
         self.ttft: float | None = None
-        self.reservation: Any = None
+        self.reservations: list[Any] = []  # budget claims (router.budgets.Reservation), released after commit
         self.done = False
 
-    async def admit(self, estimate: Callable[[], Decimal]) -> None:
-        """Before any request: the ledger opens (strict: LedgerError) and budgets reserve (BudgetExceededError)."""
+    async def admit(self, estimate: Callable[[], Decimal], extra: Any = None) -> None:
+        """Before any request: the ledger opens (strict: LedgerError) and budgets reserve (BudgetExceededError).
+
+        `extra`: a Router's own budgets (router.budgets.Budgets), checked after the process-wide ones.
+        """
         tracker = self.tracker
         ledger = tracker.ledger
         if ledger is not None and not ledger.ready:
@@ -52,12 +55,16 @@ class Trace:
                 if tracker.mode == "strict":
                     raise
                 tracker.degrade(exc)
-        budgets = tracker.budgets
-        if budgets:
+        groups = [b for b in (tracker.budgets, extra) if b]
+        if groups:
             target = self.call.target if self.call is not None else None
-            self.reservation = await budgets.reserve(
-                tracker.ledger, self.alias, self.metadata, estimate(),
-                vendor=target.vendor if target else None, model=target.model if target else self.model)
+            expected = estimate()
+            for budgets in groups:
+                reservation = await budgets.reserve(
+                    tracker.ledger, self.alias, self.metadata, expected,
+                    vendor=target.vendor if target else None, model=target.model if target else self.model)
+                if reservation is not None:
+                    self.reservations.append(reservation)
 
     def _record(self, status: str, resp: Any = None, exc: BaseException | None = None) -> CallRecord:
         call = self.call
@@ -110,8 +117,7 @@ class Trace:
         except Exception:  # a record that cannot be built must not cost the caller its answer
             log.exception("no call record for this %s call; the call is not affected", self.model)
             self.done = True
-            if self.reservation is not None:
-                self.tracker.budgets.release(self.reservation)
+            _release(self.reservations)
             return None
         return self.tracker.emit(self, record, wait=wait)
 
@@ -160,13 +166,12 @@ class Tracker:
             trace.call.trace = trace.call = None
         for listener in (*self.listeners, *trace.listeners):
             self._notify(listener, record)
-        reservation, budgets = trace.reservation, self.budgets
-        if reservation is not None:
-            budgets.settle(reservation, record.cost_total)
+        reservations = trace.reservations
+        for reservation in reservations:
+            reservation.owner.settle(reservation, record.cost_total)
         ledger = self.ledger
         if ledger is None or ledger.error is not None:
-            if reservation is not None:
-                budgets.release(reservation)
+            _release(reservations)
             return None
         if ledger.error is None and not ledger.ready:
             ledger.start()  # a call rejected before admit(): its record still goes in
@@ -176,15 +181,14 @@ class Tracker:
             row = record.to_row()
         except Exception:
             log.exception("call record %s cannot be stored; the call is not affected", record.record_id)
-            if reservation is not None:
-                budgets.release(reservation)
+            _release(reservations)
             return None
         strict = self.mode == "strict"
         wait = wait and not self.batching
         if wait:
             box = tracking.handoff()
             if box is not None and box.trace is trace:
-                if box.take(ledger, row, _releaser(budgets, reservation), strict):
+                if box.take(ledger, row, lambda _: _release(reservations), strict):
                     return None  # the sync caller's thread commits it (Handoff)
                 wait = False  # that thread stopped waiting (interrupted): the writer stores the row
         future: asyncio.Future[None] | None = None
@@ -199,12 +203,11 @@ class Tracker:
                 wakeups = _wakeups_for(loop)
 
         def done(error: BaseException | None) -> None:
-            if reservation is not None:
-                budgets.release(reservation)
+            _release(reservations)
             if future is not None and wakeups is not None:
                 wakeups.add(future, error if strict else None)
 
-        ledger.submit(row, done if (future is not None or reservation is not None) else None)
+        ledger.submit(row, done if (future is not None or reservations) else None)
         return future
 
     def _notify(self, listener: Listener, record: CallRecord) -> None:
@@ -218,11 +221,10 @@ class Tracker:
             log.exception("call-record listener %r failed; the call is not affected", listener)
 
 
-def _releaser(budgets: Any, reservation: Any) -> Callable[[BaseException | None], None]:
-    def done(_: BaseException | None) -> None:
-        if reservation is not None:
-            budgets.release(reservation)
-    return done
+def _release(reservations: list[Any]) -> None:
+    """The call's record is committed (or will never be): its budget claims end."""
+    for reservation in reservations:
+        reservation.owner.release(reservation)
 
 
 class _Wakeups:

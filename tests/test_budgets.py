@@ -134,3 +134,77 @@ def test_budgets_need_the_ledger(tmp_path) -> None:
     with pytest.raises(ConfigError, match="budgets need the ledger"):
         tracking.configure(ledger=False, budgets=[{"max_usd": "1"}])
     tracking.reset()
+
+
+# -- max_budget: the spelling, on configure(), on a Router and on its deployments ---------------
+
+def test_configure_max_budget_is_one_global_budget(emu, ledger) -> None:
+    tracking.configure(max_budget=estimate() + TINY, budget_period="daily")  # the first call fits, not a second
+    assert router.completion(MODEL, MSG, **openai(emu)).cost.total > 0
+    with pytest.raises(BudgetExceededError, match="budget global per day"):
+        router.completion(MODEL, MSG, **openai(emu))
+    assert len(emu.requests) == 1
+
+
+@pytest.mark.parametrize("where", ["router", "router-dict", "deployment"])
+def test_router_max_budget_limits_each_alias_it_names(emu, ledger, where) -> None:
+    place = {"model": MODEL, "api_key": KEY, "base_url": emu.base_url("openai")}
+    limit = estimate() + TINY  # one call fits, a second does not
+    smart: dict[str, Any] = {"alias": "smart", **place}
+    options: dict[str, Any] = {}
+    if where == "router":
+        options = {"max_budget": limit, "budget_duration": "1d"}
+    elif where == "router-dict":
+        options = {"max_budget": {"smart": limit}}
+    else:
+        smart |= {"max_budget": limit, "budget_period": "day"}
+    r = router.Router(deployments=[smart, {"alias": "cheap", **place}], **options)
+    assert r.completion(model="smart", messages=MSG).cost.total > 0
+    with pytest.raises(BudgetExceededError, match="alias:smart per day"):
+        r.completion(model="smart", messages=MSG)
+    assert len(emu.requests) == 1  # refused before any request
+    if where == "router":  # a number is a budget for every alias, each on its own spend
+        r.completion(model="cheap", messages=MSG)
+        with pytest.raises(BudgetExceededError, match="alias:cheap"):
+            r.completion(model="cheap", messages=MSG)
+    else:
+        for _ in range(2):
+            r.completion(model="cheap", messages=MSG)
+    assert len(emu.requests) == (2 if where == "router" else 3)
+
+
+def test_router_budgets_and_process_budgets_both_apply(emu, ledger) -> None:
+    place = {"model": MODEL, "api_key": KEY, "base_url": emu.base_url("openai")}
+    tracking.configure(budgets=[{"tag": {"team": "ml"}, "max_budget": estimate() / 2}])
+    r = router.Router(deployments=[{"alias": "smart", **place}], max_budget=1)
+    with pytest.raises(BudgetExceededError, match="tag:team=ml"):
+        r.completion(model="smart", messages=MSG, metadata={"team": "ml"})
+    assert r.completion(model="smart", messages=MSG, metadata={"team": "web"}).cost.total > 0
+
+
+def test_budget_shorthands_and_their_mistakes() -> None:
+    assert Budget(alias="smart", max_budget=2, period="monthly") == Budget(scope="alias:smart", period="month",
+                                                                           max_usd=Decimal(2))
+    assert Budget(tag="team=ml", max_budget=1).scope == Budget(tag={"team": "ml"}, max_budget=1).scope == "tag:team=ml"
+    for bad in ({"alias": "a", "tag": "t=1", "max_budget": 1}, {"max_budget": 0}, {"max_budget": 1, "period": "week"}):
+        with pytest.raises(ValueError):
+            Budget.model_validate(bad)
+    place = {"model": MODEL, "api_key": KEY}
+    with pytest.raises(ConfigError, match="unknown alias 'nope'"):
+        router.Router(deployments=[{"alias": "smart", **place}], max_budget={"nope": 1})
+    with pytest.raises(ConfigError, match="two budgets"):
+        router.Router(deployments=[{"alias": "smart", **place, "max_budget": 1},
+                                   {"alias": "smart", **place, "max_budget": 2}])
+    with pytest.raises(ConfigError, match="period"):
+        router.Router(deployments=[{"alias": "smart", **place}], max_budget=1, budget_period="week")
+
+
+def test_router_budgets_with_tracking_off_are_refused_before_any_request(emu, tmp_path) -> None:
+    r = router.Router(deployments=[{"alias": "smart", "model": MODEL, **openai(emu)}], max_budget=1)
+    tracking.configure(tracking="off")
+    try:
+        with pytest.raises(ConfigError, match="budgets, which need call tracking"):
+            r.completion(model="smart", messages=MSG)
+    finally:
+        tracking.reset()
+    assert emu.requests == []
