@@ -52,6 +52,11 @@ class SpendRow:
     reasoning_tokens: int = 0
     cost: Decimal = field(default_factory=Decimal)
 
+    @property
+    def tokens(self) -> int:
+        """Prompt + completion tokens (cached, cache-write and reasoning tokens are parts of these)."""
+        return self.prompt_tokens + self.completion_tokens
+
     def __getitem__(self, key: str) -> Any:
         return self.group[key] if key in self.group else getattr(self, key)
 

@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -85,6 +86,28 @@ class CallRecord:
     tags: dict[str, Any] = field(default_factory=dict)   # the caller's `metadata`
     record_id: str = field(default_factory=_next_id)
     pid: int = field(default_factory=_pid_now)
+
+    # The issue's words for some fields, read-only: rec.time, rec.latency, rec.ttft, rec.error_class, rec.metadata.
+    @property
+    def time(self) -> datetime:
+        """`ts` as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.ts, UTC)
+
+    @property
+    def latency(self) -> float:
+        return self.latency_s
+
+    @property
+    def ttft(self) -> float | None:
+        return self.ttft_s
+
+    @property
+    def error_class(self) -> str | None:
+        return self.error
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return self.tags
 
     @property
     def cost_total(self) -> Decimal:

@@ -54,6 +54,7 @@ def test_spend_totals_equal_the_costs_of_the_calls_per_vendor_model_and_team(emu
     assert total.calls == 7 and total.failures == 1
     assert total.cost == sum(r.cost.total for _, _, r in made)
     assert total.prompt_tokens == sum(r.usage.prompt_tokens for _, _, r in made)
+    assert total.tokens == sum(r.usage.total_tokens for _, _, r in made)
 
     by_vendor = {row["vendor"]: row for row in router.spend(group_by=["vendor"])}
     for vendor in ("openai", "deepseek"):

@@ -42,6 +42,9 @@ def test_plain_call_leaves_one_record_with_tokens_cost_effort_and_tags(emu, ledg
     assert rec.effort == resp.effort["level"] and rec.effort is not None
     assert rec.tags == {"team": "ml", "user": 7} and rec.response_id == resp.id and rec.latency_s > 0
     assert rec.ttft_s is None
+    # The words work too: time, latency, time to first token, error class, metadata.
+    assert (rec.metadata, rec.latency, rec.ttft, rec.error_class) == (rec.tags, rec.latency_s, None, None)
+    assert rec.time.tzinfo is not None and abs(rec.time.timestamp() - rec.ts) < 1e-6
     [row] = ledger_rows(ledger)  # durable: committed before completion() returned
     assert row["record_id"] == rec.record_id and Decimal(row["cost_total"]) == resp.cost.total
     assert row["cost_pico"] == int(resp.cost.total * 10**12) and row["cost_exact"] == 1
@@ -57,6 +60,7 @@ def test_streamed_call_records_at_the_end_with_time_to_first_chunk(emu, ledger, 
     list(stream)
     [rec] = records
     assert rec.stream and rec.status == "ok" and rec.ttft_s is not None and 0 < rec.ttft_s <= rec.latency_s
+    assert rec.ttft == rec.ttft_s
     assert rec.cost_total == stream.response.cost.total > 0
     assert rec.completion_tokens == stream.response.usage.completion_tokens
     assert [r["record_id"] for r in ledger_rows(ledger)] == [rec.record_id]
@@ -97,6 +101,7 @@ def test_failed_call_records_error_class_status_and_vendor_code(emu, ledger, rec
     with pytest.raises(ServiceUnavailableError):
         router.completion("minimax/MiniMax-M3", HI, num_retries=0, **minimax(emu))
     [rec] = records
+    assert rec.error_class == "ServiceUnavailableError"
     assert (rec.status, rec.error, rec.vendor_code) == ("error", "ServiceUnavailableError", "1000")
     assert rec.http_status == 500
     assert rec.attempts == 1 and rec.cost is None and rec.cost_total == 0
