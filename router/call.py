@@ -13,7 +13,7 @@ from router.resolve import Target
 from vendors.error_map import decode_error
 from vendors.errors import FareboxError, MalformedResponseError
 from vendors.spec import RequestContext, Wire
-from vendors.types import Attempt, ChatRequest, Response
+from vendors.types import Attempt, ChatRequest, Message, Response
 
 __all__ = ["Call", "codec_for"]
 
@@ -93,6 +93,11 @@ class Call:
                 raise MalformedResponseError(f"reply is not JSON: {raw[:80]!r}", vendor=t.vendor, model=t.model,
                                              status_code=status) from exc
             resp = self.codec.decode_response(obj, t.spec, model=t.model)
+            if obj.get("usage") is None:  # a server that reports no usage (some local ones): counted, marked
+                await costing.load_encodings(t)  # estimated, as a stream without usage is
+                m = resp.choices[0].message if resp.choices else Message()
+                resp.usage = costing.estimate_usage(t, self.req, text=m.content or "",
+                                                    reasoning=m.reasoning_content or "", tool_calls=m.tool_calls or [])
         except BaseException as exc:
             self.record(started, status, exc)
             raise

@@ -200,6 +200,21 @@ def test_minimax_stream_without_usage_is_estimated_with_tiktoken(emu: Emulator) 
     assert cost.display().startswith("~$")
 
 
+def test_plain_reply_without_usage_is_estimated_with_tiktoken(emu: Emulator) -> None:
+    pin = PIN["deepseek"]
+    emu.set_options("deepseek", reply_usage="omit", thinking=False)
+    resp = call(emu, pin)
+    text = resp.choices[0].message.content
+    assert text and resp.usage.estimated is True
+    want_prompt = pricing.count_tokens(pin.model, messages=MSG)
+    want_completion = pricing.count_tokens(pin.model, text=text)
+    assert abs(resp.usage.prompt_tokens - want_prompt) <= want_prompt / 10
+    assert abs(resp.usage.completion_tokens - want_completion) <= max(2, want_completion / 10)
+    assert (resp.cost.estimated, resp.cost.usage_source) == (True, "estimated")
+    assert resp.cost.total == per_million(resp.usage.prompt_tokens, pin.input) + per_million(
+        resp.usage.completion_tokens, pin.output)
+
+
 def test_minimax_stream_estimate_counts_tools_and_tool_calls(emu: Emulator) -> None:
     tools = [{"type": "function", "function": {
         "name": "get_weather", "description": "Weather for a city",

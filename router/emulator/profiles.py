@@ -189,6 +189,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "valid_keys": None,  # raw keys accepted (kept only as fingerprints); None = any key
     "validate_signatures": True,  # Anthropic surface: check replayed thinking signatures
     "stream_usage": "honour",  # MiniMax: "never" = usage null in every chunk (Archestra, §1.5)
+    "reply_usage": "honour",  # OpenAI surface, non-stream: "omit" = no usage key (some compatible servers)
     "reasoning_mode": "incremental",  # MiniMax reasoning_details in streams: or "cumulative"
     "content_as_parts": False,  # MiniMax: message.content as [{"type":"text","text":...}]
     "token_plan": True,  # MiniMax: sk-cp- keys on *-highspeed models get 2056 (§1.2)
@@ -198,6 +199,7 @@ PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {"compatible": {"keepalive": True}
 _CHOICES = {
     "split": ("event", "random"),
     "stream_usage": ("honour", "never"),
+    "reply_usage": ("honour", "omit"),
     "reasoning_mode": ("incremental", "cumulative"),
 }
 

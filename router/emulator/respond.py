@@ -132,7 +132,12 @@ def _wire(state: State, call: Call, plan: Plan, opts: dict[str, Any], stream: bo
         fingerprint=f"fp_{d[32:42]}" if call.profile.fingerprint else None,
         request_id=d[:20],
     )
-    return list(openai_wire.stream_events(octx, plan)) if stream else openai_wire.completion_body(octx, plan)
+    if stream:
+        return list(openai_wire.stream_events(octx, plan))
+    reply = openai_wire.completion_body(octx, plan)
+    if opts["reply_usage"] == "omit":
+        del reply["usage"]  # some OpenAI-compatible servers and proxies send none
+    return reply
 
 
 def _fault_error(call: Call, fault: Fault, rid: str, headers: dict[str, str]) -> web.Response:
