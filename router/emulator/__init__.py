@@ -14,8 +14,8 @@ recorded with masked keys, and ``Fault``s inject errors, delays, resets, truncat
 
 ``Emulator.running()`` does the same from synchronous code (server on its own thread).
 ``emu.set_options(vendor_or_None, **opts)`` flips behaviour switches; the names and defaults are
-in ``OPTION_DEFAULTS`` (e.g. ``split="random"``, ``crlf=True``, ``cache_hit_tokens=N``, MiniMax's
-``reasoning_mode="cumulative"`` / ``stream_usage="never"`` / ``reply_usage="omit"`` / ``content_as_parts=True``).
+in ``OPTION_DEFAULTS`` (e.g. ``split="random"``, ``crlf=True``, ``cache_hit_tokens=N``, ``reply_usage="omit"``,
+MiniMax's ``reasoning_mode="cumulative"`` / ``stream_usage="never"`` / ``content_as_parts=True``).
 
 Out-of-process control API: ``GET /_emulator/health``; ``POST /_emulator/faults`` (Fault fields as
 JSON), ``GET``/``DELETE /_emulator/faults``; ``GET /_emulator/requests``, ``DELETE
