@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -207,4 +208,15 @@ def test_router_budgets_with_tracking_off_are_refused_before_any_request(emu, tm
             r.completion(model="smart", messages=MSG)
     finally:
         tracking.reset()
+    assert emu.requests == []
+
+
+def test_a_config_file_carries_router_budgets(emu, ledger, tmp_path) -> None:
+    config = tmp_path / "farebox.json"
+    config.write_text(json.dumps({"deployments": [{"alias": "smart", "model": MODEL, "api_key": KEY,
+                                                   "base_url": emu.base_url("openai"),
+                                                   "max_budget": str(estimate() / 2), "budget_duration": "daily"}]}))
+    r = router.Router.from_file(str(config))
+    with pytest.raises(BudgetExceededError, match="alias:smart per day"):
+        r.completion(model="smart", messages=MSG)
     assert emu.requests == []
