@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -45,6 +45,22 @@ def emu(emulator_server: Emulator) -> Iterator[Emulator]:
     emulator_server.reset()
     yield emulator_server
     emulator_server.reset()
+
+
+@pytest.fixture
+async def own_emulator() -> AsyncIterator[Emulator]:
+    """A fresh emulator on the test's own event loop (for tests of the emulator itself)."""
+    async with Emulator() as e:
+        yield e
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[Any]:
+    """A plain aiohttp client session on the test's loop, for requests that bypass Farebox."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:
+        yield s
 
 
 @pytest.fixture

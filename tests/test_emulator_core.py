@@ -8,10 +8,8 @@ import signal
 import subprocess
 import sys
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from router.emulator import Emulator, key_fingerprint
@@ -21,15 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator() as e:
-        yield e
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
+def emu(own_emulator: Emulator) -> Emulator:
+    """These tests drive a fresh emulator on their own loop (conftest's own_emulator)."""
+    return own_emulator
 
 
 async def post(session, url: str, body: dict, key: str = KEY, header: str = "bearer") -> tuple[int, dict]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -18,15 +17,9 @@ MSGS = [{"role": "user", "content": "hello there unicode"}]
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator() as e:
-        yield e
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
+def emu(own_emulator: Emulator) -> Emulator:
+    """These tests drive a fresh emulator on their own loop (conftest's own_emulator)."""
+    return own_emulator
 
 
 def chat_url(emu: Emulator, profile: str = "openai") -> str:
