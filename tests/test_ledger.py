@@ -242,6 +242,7 @@ def test_an_unwritable_path_is_a_clear_error(tmp_path) -> None:
         tracking.configure(ledger=path)
     tracking.reset()
     assert str(path) in str(info.value) and "cannot open" in str(info.value)
+    assert info.value.response is None  # raised before any request: no answer to carry
 
 
 @pytest.mark.parametrize("kind", ["corrupt", "unwritable"])

@@ -152,9 +152,13 @@ class BudgetExceededError(ConfigError):
 
 
 class LedgerError(ConfigError):
-    """The cost ledger (SQLite) cannot be opened, migrated or written; the message names its path."""
+    """The cost ledger (SQLite) cannot be opened, migrated or written; the message names its path.
+
+    `response`: raised after the vendor answered (a failed write in strict mode), the answer; else None.
+    """
 
     fallback_ok = False
+    response: Any = None
 
 
 class InvalidRequestError(FareboxError, ValueError):
