@@ -8,16 +8,25 @@ import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from router.ledger import settle
 from vendors.errors import BudgetExceededError, ConfigError
 
 _PICO = Decimal(10**12)  # the ledger's cost_pico unit; int64 values divide exactly at 28 digits
 
-__all__ = ["Budget", "Budgets", "Reservation", "period_start"]
+__all__ = ["Budget", "Budgets", "Period", "Reservation", "period_start"]
 
 
 def period_start(period: str, now: datetime | None = None) -> datetime:
@@ -35,6 +44,10 @@ def parse_period(value: Any) -> Any:
     return _PERIODS.get(value.strip().lower(), value) if isinstance(value, str) else value
 
 
+# A budget period wherever one is accepted (Budget, Router, deployment entries), synonyms included.
+Period = Annotated[Literal["day", "month"], BeforeValidator(parse_period)]
+
+
 class Budget(BaseModel):
     """At most `max_usd` (also spelled `max_budget`) of spend per UTC `period` for the calls in `scope`.
 
@@ -45,7 +58,7 @@ class Budget(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     scope: str = "global"
-    period: Literal["day", "month"] = Field("day", validation_alias=AliasChoices(
+    period: Period = Field("day", validation_alias=AliasChoices(
         "period", "budget_period", "budget_duration"))
     max_usd: Decimal = Field(gt=0, validation_alias=AliasChoices("max_usd", "max_budget"))
 
@@ -66,9 +79,6 @@ class Budget(BaseModel):
                     raise ValueError(f"tag must name one KEY: VALUE, got {dict(tag)!r}")
                 tag = "{}={}".format(*next(iter(tag.items())))
             data["scope"] = f"tag:{tag}"
-        for key in ("period", "budget_period", "budget_duration"):
-            if key in data:
-                data[key] = parse_period(data[key])
         return data
 
     @field_validator("scope")

@@ -15,7 +15,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, Vali
 
 from router import loop, retry, tracking
 from router.api import prepare
-from router.budgets import Budget, Budgets, parse_period
+from router.budgets import Budget, Budgets, Period
 from vendors.errors import (
     AllDeploymentsFailedError,
     AuthenticationError,
@@ -53,10 +53,8 @@ class Deployment(BaseModel):
     name: str | None = None
     # A spend limit for this deployment's alias (all its deployments must agree), per UTC day or month.
     max_budget: Decimal | None = Field(default=None, gt=0)
-    budget_period: Literal["day", "month"] | None = Field(
+    budget_period: Period | None = Field(
         default=None, validation_alias=AliasChoices("budget_period", "budget_duration"))
-
-    _period = field_validator("budget_period", mode="before")(lambda cls, v: parse_period(v))
 
     @property
     def label(self) -> str:
@@ -82,11 +80,9 @@ class RouterConfig(BaseModel):
     # Budgets (router.budgets), checked before each routed call: max_budget is USD per budget_period for
     # every alias (a number) or for the aliases named ({"smart": 10}); budgets takes full Budget entries.
     max_budget: Decimal | dict[str, Decimal] | None = None
-    budget_period: Literal["day", "month"] = Field(
+    budget_period: Period = Field(
         default="day", validation_alias=AliasChoices("budget_period", "budget_duration"))
     budgets: list[Budget] = Field(default_factory=list)
-
-    _period = field_validator("budget_period", mode="before")(lambda cls, v: parse_period(v))
 
     @field_validator("deployments")
     @classmethod
