@@ -9,12 +9,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from router import errors, metrics
+    from router import errors
     from router.api import acompletion, completion, completion_cost
-    from router.budgets import Budget
     from router.routing import Router
-    from router.spending import SpendRow, spend
-    from router.tracking import CallRecord, add_listener, aflush, configure, flush, remove_listener
+    from router.tracking import CallRecord, add_listener, aflush, configure, flush, metrics, remove_listener
+    from router.tracking.budgets import Budget
+    from router.tracking.spending import SpendRow, spend
     from router.transport import aclose_all as aclose
     from vendors.types import Attempt, Chunk, Message, Response, Usage
 
@@ -65,10 +65,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "aflush": ("router.tracking", "aflush"),
     "CallRecord": ("router.tracking", "CallRecord"),
     "tracking": ("router.tracking", None),
-    "spend": ("router.spending", "spend"),
-    "SpendRow": ("router.spending", "SpendRow"),
-    "Budget": ("router.budgets", "Budget"),
-    "metrics": ("router.metrics", None),
+    "spend": ("router.tracking.spending", "spend"),
+    "SpendRow": ("router.tracking.spending", "SpendRow"),
+    "Budget": ("router.tracking.budgets", "Budget"),
+    "metrics": ("router.tracking.metrics", None),
 }
 
 

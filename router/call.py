@@ -10,20 +10,20 @@ from typing import Any
 
 from router import costing, retry, transport
 from router.resolve import Target
-from vendors.error_map import decode_error
 from vendors.errors import FareboxError, MalformedResponseError
 from vendors.spec import RequestContext, Wire
 from vendors.types import Attempt, ChatRequest, Message, Response
+from vendors.wires.envelope import decode_error
 
 __all__ = ["Call", "codec_for"]
 
 
 def codec_for(wire: Wire) -> ModuleType:
     if wire is Wire.ANTHROPIC_MESSAGES:
-        from vendors import anthropic_messages
+        from vendors.wires import anthropic_messages
 
         return anthropic_messages
-    from vendors import openai_chat
+    from vendors.wires import openai_chat
 
     return openai_chat
 

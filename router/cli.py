@@ -92,8 +92,8 @@ def cmd_price(args: argparse.Namespace) -> int:
 
 
 def cmd_effort(args: argparse.Namespace) -> int:
+    from vendors.catalogue import split_model
     from vendors.effort import resolve_effort
-    from vendors.lookup import split_model
 
     spec, model_id = split_model(args.model)
     wire = spec.surfaces[0].wire
@@ -116,8 +116,8 @@ def cmd_effort(args: argparse.Namespace) -> int:
 def cmd_spend(args: argparse.Namespace) -> int:
     import csv
 
-    from router.ledger import default_path
-    from router.spending import spend
+    from router.tracking.ledger import default_path
+    from router.tracking.spending import spend
 
     group_by = [name.strip() for value in args.by or () for name in value.split(",") if name.strip()]
     try:

@@ -39,8 +39,8 @@ def run_demo() -> int:
 
     from router.emulator import Emulator
     from router.routing import Router
-    from router.spending import spend
     from router.tracking import configure
+    from router.tracking.spending import spend
 
     # The emulator's spend is not real: record it in a throw-away ledger, never the user's own.
     scratch = tempfile.TemporaryDirectory(prefix="farebox-demo-")

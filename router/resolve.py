@@ -8,10 +8,11 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
-from vendors.errors import ConfigError, register_secret
+from vendors.catalogue import find_model, split_model
+from vendors.errors import ConfigError
 from vendors.hosts import hostname, is_loopback, scheme
-from vendors.lookup import find_model, split_model
 from vendors.registry import detect, detect_region, get
+from vendors.secrets import register_secret
 from vendors.spec import Surface, VendorSpec, Wire
 
 __all__ = ["Target", "resolve"]

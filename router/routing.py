@@ -15,7 +15,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, Vali
 
 from router import loop, retry, tracking
 from router.api import prepare
-from router.budgets import Budget, Budgets, Period
+from router.tracking.budgets import Budget, Budgets, Period
 from vendors.errors import (
     AllDeploymentsFailedError,
     AuthenticationError,
@@ -77,7 +77,7 @@ class RouterConfig(BaseModel):
     fail_window_s: float = Field(default=60.0, gt=0)
     timeout: float | None = Field(default=None, gt=0)
     deadline: float | None = Field(default=None, gt=0)
-    # Budgets (router.budgets), checked before each routed call: max_budget is USD per budget_period for
+    # Budgets (router.tracking.budgets), checked before each routed call: max_budget is USD per budget_period for
     # every alias (a number) or for the aliases named ({"smart": 10}); budgets takes full Budget entries.
     max_budget: Decimal | dict[str, Decimal] | None = None
     budget_period: Period = Field(
@@ -320,7 +320,7 @@ class Router:
 
     def spend(self, group_by: Iterable[str] = (), since: Any = None, until: Any = None, **options: Any) -> Any:
         """router.spend(...) over the ledger (every call recorded there, not only this Router's)."""
-        from router.spending import spend
+        from router.tracking.spending import spend
 
         return spend(group_by, since, until, **options)
 

@@ -13,11 +13,11 @@ import aiohttp
 
 from router import costing, loop, tracking, transport
 from router.call import Call
-from vendors.accumulate import Accumulator
-from vendors.error_map import decode_error
 from vendors.errors import FareboxError, MalformedResponseError
-from vendors.sse import SSEParser
 from vendors.types import Chunk, Response
+from vendors.wires.accumulate import Accumulator
+from vendors.wires.envelope import decode_error
+from vendors.wires.sse import SSEParser
 
 __all__ = ["AsyncStream", "SyncStream", "open_stream"]
 

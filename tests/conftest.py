@@ -26,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    from router import ledger
+    from router.tracking import ledger
 
     ledger.close_all()
     shutil.rmtree(_LEDGER_DIR, ignore_errors=True)

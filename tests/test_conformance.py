@@ -136,7 +136,7 @@ def test_quirk_defaults_are_off() -> None:
 
 
 def test_every_quirk_field_is_honoured_by_the_codec() -> None:
-    from vendors import openai_chat
+    from vendors.wires import openai_chat
 
     source = Path(inspect.getfile(openai_chat)).read_text()
     for f in dataclasses.fields(Quirks):

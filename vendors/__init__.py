@@ -41,8 +41,8 @@ def models(vendor: str | None = None) -> list[ModelInfo]:
 
 def effort_levels(model: str, *, wire: Any = None) -> EffortLevels:
     """The effort levels `model` accepts and its default."""
+    from vendors.catalogue import split_model
     from vendors.effort import effort_levels_of
-    from vendors.lookup import split_model
 
     spec, model_id = split_model(model)
     return effort_levels_of(spec.effort_for(model_id, wire))
@@ -50,8 +50,8 @@ def effort_levels(model: str, *, wire: Any = None) -> EffortLevels:
 
 def normalize_effort(model: str, level: str | None, *, wire: Any = None) -> str | None:
     """What `level` becomes for `model`: the vendor's own level name ("high" -> "adaptive" on MiniMax-M3)."""
+    from vendors.catalogue import split_model
     from vendors.effort import resolve_effort
-    from vendors.lookup import split_model
 
     spec, model_id = split_model(model)
     wire = wire or spec.surfaces[0].wire

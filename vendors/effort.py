@@ -9,9 +9,11 @@ from types import MappingProxyType
 from typing import Any
 
 from vendors.errors import InvalidEffortError
-from vendors.spec import Wire
+from vendors.types import Wire
 
 __all__ = [
+    "NO_REASONING_EFFORT",
+    "THINKING_TYPE_ON_BOTH_WIRES",
     "VOCABULARY",
     "Decision",
     "EffortLevels",
@@ -20,17 +22,17 @@ __all__ = [
     "Inexpressible",
     "Rendered",
     "WireShape",
+    "adaptive_and_output_effort",
     "budget_thinking",
     "by_words",
-    "claude_adaptive",
-    "deepseek_chat",
-    "deepseek_messages",
     "effort_levels_of",
     "keep",
     "normalize_word",
     "reasoning_effort",
     "reject",
     "resolve_effort",
+    "switch_and_output_effort",
+    "switch_and_reasoning_effort",
     "thinking_type",
     "use",
 ]
@@ -111,24 +113,24 @@ def reasoning_effort(level: str, max_tokens: int | None) -> Rendered:
     return Rendered({"reasoning_effort": level})
 
 
-def deepseek_chat(level: str, max_tokens: int | None) -> Rendered:
-    """DeepSeek OpenAI surface: a thinking switch plus reasoning_effort (VENDORS.md §2.3, §7.3)."""
+def switch_and_reasoning_effort(level: str, max_tokens: int | None) -> Rendered:
+    """{"thinking": {"type": "enabled"}, "reasoning_effort": level}, or thinking disabled alone (DeepSeek chat)."""
     if level == "disabled":
         # Reasonix TestBuildRequestDeepSeekDisabled: thinking disabled, reasoning_effort omitted.
         return Rendered({"thinking": {"type": "disabled"}}, frozenset({"reasoning_effort"}))
     return Rendered({"thinking": {"type": "enabled"}, "reasoning_effort": level})
 
 
-def deepseek_messages(level: str, max_tokens: int | None) -> Rendered:
-    """DeepSeek Anthropic surface: the same switch, depth in output_config.effort (VENDORS.md §2.3)."""
+def switch_and_output_effort(level: str, max_tokens: int | None) -> Rendered:
+    """{"thinking": {"type": "enabled"}, "output_config": {"effort": level}}, or thinking disabled alone."""
     if level == "disabled":
         return Rendered({"thinking": {"type": "disabled"}}, frozenset({"reasoning_effort"}))
     return Rendered({"thinking": {"type": "enabled"}, "output_config": {"effort": level}},
                     frozenset({"reasoning_effort"}))
 
 
-def claude_adaptive(level: str, max_tokens: int | None) -> Rendered:
-    """Claude 4.6+: thinking adaptive|disabled, depth in output_config.effort (VENDORS.md §5)."""
+def adaptive_and_output_effort(level: str, max_tokens: int | None) -> Rendered:
+    """{"thinking": {"type": "adaptive"}, "output_config": {"effort": level}}; adaptive|disabled alone (Claude 4.6+)."""
     if level in ("adaptive", "disabled"):
         return Rendered({"thinking": {"type": level}})
     return Rendered({"thinking": {"type": "adaptive"}, "output_config": {"effort": level}})
@@ -162,6 +164,14 @@ class WireShape:
 
     render: Render
     forbid: frozenset[str] = frozenset()   # top-level keys this vendor/model must never receive here
+
+
+NO_REASONING_EFFORT = frozenset({"reasoning_effort"})
+# thinking.type on either wire, reasoning_effort never sent (MiniMax-M3, Zhipu GLM).
+THINKING_TYPE_ON_BOTH_WIRES: Mapping[Wire, WireShape] = MappingProxyType({
+    Wire.OPENAI_CHAT: WireShape(thinking_type, NO_REASONING_EFFORT),
+    Wire.ANTHROPIC_MESSAGES: WireShape(thinking_type, NO_REASONING_EFFORT),
+})
 
 
 @dataclass(frozen=True, slots=True)

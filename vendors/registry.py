@@ -5,19 +5,42 @@ from __future__ import annotations
 import difflib
 from functools import cache
 
+import pricing
+from vendors.effort import EffortProfile
 from vendors.errors import ConfigError
 from vendors.hosts import host_matches, hostname
-from vendors.spec import ModelInfo, VendorSpec
+from vendors.spec import ModelInfo, VendorSpec, Wire
+from vendors.specs import anthropic, compatible, deepseek, minimax, moonshot, openai, zhipu
 
-__all__ = ["all_specs", "detect", "detect_region", "get", "models", "names"]
+__all__ = ["all_specs", "detect", "detect_region", "effort_profiles", "get", "models", "names", "profile_for"]
+
+
+# One line per vendor; "compatible" (any OpenAI-compatible server) stays last: it claims no host.
+_SPECS: tuple[VendorSpec, ...] = (
+    openai.SPEC,
+    anthropic.SPEC,
+    minimax.SPEC,
+    deepseek.SPEC,
+    moonshot.SPEC,
+    zhipu.SPEC,
+    compatible.SPEC,
+)
 
 
 @cache
 def _registry() -> dict[str, VendorSpec]:
-    from vendors import anthropic, compatible, deepseek, minimax, moonshot, openai, zhipu
+    return {spec.name: spec for spec in _SPECS}
 
-    specs = [openai.SPEC, anthropic.SPEC, minimax.SPEC, deepseek.SPEC, moonshot.SPEC, zhipu.SPEC, compatible.SPEC]
-    return {spec.name: spec for spec in specs}
+
+def effort_profiles() -> dict[str, EffortProfile]:
+    """Every effort profile any vendor may pick, by name (for conformance tests and the CLI)."""
+    return {p.name: p for spec in _SPECS for p in spec.effort_profiles}
+
+
+def profile_for(vendor: str, model: str, wire: Wire = Wire.OPENAI_CHAT) -> EffortProfile | None:
+    """The effort profile `vendor` picks for `model` on `wire`; None when effort is not configurable."""
+    spec = _registry().get(vendor.strip().lower())
+    return spec.effort_for(model, wire) if spec is not None else None
 
 
 def names() -> list[str]:
@@ -63,8 +86,6 @@ def detect_region(spec: VendorSpec, base_url: str) -> str | None:
 
 def models(vendor: str | None = None) -> list[ModelInfo]:
     """Known models (no network call): from the shared catalogue in `pricing`."""
-    import pricing
-
     if vendor is not None:
         get(vendor)
     rows = pricing.models(vendor)

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from vendors.effort import EffortProfile
-    from vendors.errors import FareboxError
+from vendors.effort import EffortProfile
+from vendors.errors import FareboxError
+from vendors.types import Wire
 
-
-class Wire(StrEnum):
-    """The two request/response formats Farebox speaks."""
-
-    OPENAI_CHAT = "openai_chat"
-    ANTHROPIC_MESSAGES = "anthropic_messages"
+__all__ = ["BodyHook", "Caps", "ErrorHook", "KeyKindHook", "ModelInfo", "Quirks", "RequestContext", "Surface",
+           "VendorSpec", "Wire", "anthropic_surface", "frozen_map", "openai_surface"]
 
 
 def frozen_map(data: Mapping[str, str] | None = None) -> Mapping[str, str]:
@@ -35,6 +30,17 @@ class Surface:
     auth: Literal["bearer", "x-api-key"] = "bearer"
     headers: Mapping[str, str] = field(default_factory=frozen_map)  # fixed extra headers
     base_suffix: str = ""                  # a caller's base URL ending in this selects the surface
+
+
+def openai_surface(base_urls: Mapping[str, str], path: str = "/chat/completions") -> Surface:
+    """An OpenAI Chat Completions surface with Bearer auth."""
+    return Surface(wire=Wire.OPENAI_CHAT, base_urls=frozen_map(base_urls), path=path)
+
+
+def anthropic_surface(base_urls: Mapping[str, str], *, auth: Literal["bearer", "x-api-key"] = "bearer") -> Surface:
+    """An Anthropic Messages surface; a caller's base URL ending in /anthropic selects it."""
+    return Surface(wire=Wire.ANTHROPIC_MESSAGES, base_urls=frozen_map(base_urls), path="/v1/messages", auth=auth,
+                   headers=frozen_map({"anthropic-version": "2023-06-01"}), base_suffix="/anthropic")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +124,7 @@ class VendorSpec:
     quirks: Quirks = Quirks()
     effort: EffortProfile | None = None
     model_effort: Callable[[str, Wire], EffortProfile | None] | None = None  # per model/wire, else `effort`
+    effort_profiles: tuple[EffortProfile, ...] = ()   # every profile model_effort may return (conformance)
     default_max_tokens: int = 4096              # for wires that require max_tokens
     patch_request: BodyHook | None = None       # dict -> dict, last step before send
     error_code: ErrorHook | None = None         # vendor error body -> finer error class
@@ -140,7 +147,7 @@ class VendorSpec:
     def effort_for(self, model: str, wire: Wire | None = None) -> EffortProfile | None:
         """The effort profile for `model` on `wire`: a model-specific one, else the vendor's."""
         if self.model_effort is not None:
-            profile = self.model_effort(model, wire or self.surfaces[0].wire)
+            profile = self.model_effort(model.strip().lower(), wire or self.surfaces[0].wire)
             if profile is not None:
                 return profile
         return self.effort

@@ -1,12 +1,21 @@
-"""The OpenAI-shaped objects every wire decodes into: Response, Chunk, Usage, Attempt, ChatRequest."""
+"""The OpenAI-shaped objects every wire decodes into: Response, Chunk, Usage, Attempt, ChatRequest, Wire."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class Wire(StrEnum):
+    """The two request/response formats Farebox speaks."""
+
+    OPENAI_CHAT = "openai_chat"
+    ANTHROPIC_MESSAGES = "anthropic_messages"
+
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
 

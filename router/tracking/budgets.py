@@ -1,0 +1,205 @@
+"""Budgets: spend limits per alias, per tag or global over a UTC day or month, checked before each call."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from router.tracking.ledger import settle
+from vendors.errors import BudgetExceededError, ConfigError
+
+_PICO = Decimal(10**12)  # the ledger's cost_pico unit; int64 values divide exactly at 28 digits
+
+__all__ = ["Budget", "Budgets", "Period", "Reservation", "period_start"]
+
+
+def period_start(period: str, now: datetime | None = None) -> datetime:
+    """The start of the current UTC day or month."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day if period == "day" else day.replace(day=1)
+
+
+_PERIODS = {"day": "day", "daily": "day", "1d": "day", "month": "month", "monthly": "month", "1mo": "month"}
+
+
+def parse_period(value: Any) -> Any:
+    """"day" or "month" (also "daily"/"1d", "monthly"/"1mo"); anything else is left for validation to refuse."""
+    return _PERIODS.get(value.strip().lower(), value) if isinstance(value, str) else value
+
+
+# A budget period wherever one is accepted (Budget, Router, deployment entries), synonyms included.
+Period = Annotated[Literal["day", "month"], BeforeValidator(parse_period)]
+
+
+class Budget(BaseModel):
+    """At most `max_usd` (also spelled `max_budget`) of spend per UTC `period` for the calls in `scope`.
+
+    scope: "global", "alias:NAME" or "tag:KEY=VALUE"; `alias="NAME"` or `tag="KEY=VALUE"` (or {KEY: VALUE})
+    say the same. period: "day" or "month" (also "daily", "1d", "monthly", "1mo").
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    scope: str = "global"
+    period: Period = Field("day", validation_alias=AliasChoices(
+        "period", "budget_period", "budget_duration"))
+    max_usd: Decimal = Field(gt=0, validation_alias=AliasChoices("max_usd", "max_budget"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        alias, tag = data.pop("alias", None), data.pop("tag", None)
+        if sum(x is not None for x in (alias, tag, data.get("scope"))) > 1:
+            raise ValueError("give one of scope, alias or tag")
+        if alias is not None:
+            data["scope"] = f"alias:{alias}"
+        elif tag is not None:
+            if isinstance(tag, Mapping):
+                if len(tag) != 1:
+                    raise ValueError(f"tag must name one KEY: VALUE, got {dict(tag)!r}")
+                tag = "{}={}".format(*next(iter(tag.items())))
+            data["scope"] = f"tag:{tag}"
+        return data
+
+    @field_validator("scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        kind, _, rest = value.partition(":")
+        if value == "global" or (kind == "alias" and rest) or (kind == "tag" and "=" in rest and rest[0] != "="):
+            return value
+        raise ValueError(f"scope must be 'global', 'alias:NAME' or 'tag:KEY=VALUE', got {value!r}")
+
+    def applies(self, alias: str | None, tags: Mapping[str, Any] | None) -> bool:
+        kind, _, rest = self.scope.partition(":")
+        if kind == "global":
+            return True
+        if kind == "alias":
+            return alias == rest
+        key, _, value = rest.partition("=")
+        return isinstance(tags, Mapping) and key in tags and str(tags[key]) == value
+
+    def where(self) -> tuple[str, list[Any]]:
+        """SQL condition (after the time bound) selecting this budget's calls in the ledger."""
+        kind, _, rest = self.scope.partition(":")
+        if kind == "alias":
+            return " AND alias = ?", [rest]
+        if kind == "tag":
+            key, _, value = rest.partition("=")
+            return " AND CAST(json_extract(tags, ?) AS TEXT) = ?", [tag_path(key), value]
+        return "", []
+
+
+def tag_path(key: str) -> str:
+    """The JSON path of a metadata key inside the ledger's `tags` column."""
+    if '"' in key or "\\" in key:
+        raise ConfigError(f"tag key {key!r} may not contain quotes or backslashes")
+    return f'$."{key}"'
+
+
+def parse_budgets(items: Iterable[Budget | Mapping[str, Any]]) -> list[Budget]:
+    try:
+        return [b if isinstance(b, Budget) else Budget.model_validate(b) for b in items]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid budget: {problems}") from None
+
+
+class Reservation:
+    """An in-flight call's claim on its budgets: the estimate, then the real cost until its row is committed."""
+
+    __slots__ = ("amount", "budgets", "owner")
+
+    def __init__(self, amount: Decimal, budgets: list[Budget], owner: Budgets) -> None:
+        self.amount, self.budgets, self.owner = amount, budgets, owner
+
+
+class Budgets:
+    """Checks and reservations. Checks run on the ledger's writer thread, one at a time, so two calls
+    never both take the last dollar: spend = committed rows + reservations (in flight or not yet committed)."""
+
+    def __init__(self, budgets: Iterable[Budget | Mapping[str, Any]]) -> None:
+        self.items = parse_budgets(budgets)
+        self._lock = threading.Lock()
+        self._held: set[Reservation] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    async def reserve(self, ledger: Any, alias: str | None, tags: Mapping[str, Any] | None, estimate: Decimal,
+                      *, vendor: str | None = None, model: str | None = None) -> Reservation | None:
+        """A reservation for this call, or BudgetExceededError; None when no budget applies."""
+        matching = [b for b in self.items if b.applies(alias, tags)]
+        if not matching:
+            return None
+        if not estimate.is_finite():
+            estimate = Decimal(0)  # an unpriced model: its record brings no cost either
+        now = datetime.now(UTC)
+        if ledger is None:  # best-effort without a ledger: only what this process has in flight counts
+            return self.check(None, matching, estimate, now, vendor, model)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Reservation] = loop.create_future()
+
+        def done(result: Any, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(settle, future, error, result)
+
+        ledger.run(lambda conn: self.check(conn, matching, estimate, now, vendor, model), done)
+        return await future
+
+    def check(self, conn: sqlite3.Connection | None, matching: list[Budget], estimate: Decimal, now: datetime,
+              vendor: str | None = None, model: str | None = None) -> Reservation:
+        spent = {id(b): _spent(conn, b, now) if conn is not None else Decimal(0) for b in matching}
+        with self._lock:
+            for budget in matching:
+                in_flight = sum((r.amount for r in self._held if budget in r.budgets), Decimal(0))
+                total = spent[id(budget)] + in_flight + estimate
+                if total > budget.max_usd:
+                    raise BudgetExceededError(
+                        f"budget {budget.scope} per {budget.period} is ${budget.max_usd}: spent "
+                        f"${spent[id(budget)]:.6f}, in flight ${in_flight:.6f}, this call about ${estimate:.6f}",
+                        vendor=vendor, model=model)
+            reservation = Reservation(estimate, matching, self)
+            self._held.add(reservation)
+        return reservation
+
+    def settle(self, reservation: Reservation, cost: Decimal) -> None:
+        """The call ended: its claim becomes its real cost until the ledger has committed its row."""
+        reservation.amount = cost
+
+    def release(self, reservation: Reservation) -> None:
+        with self._lock:
+            self._held.discard(reservation)
+
+    def in_flight(self) -> Decimal:
+        with self._lock:
+            return sum((r.amount for r in self._held), Decimal(0))
+
+
+def _spent(conn: sqlite3.Connection, budget: Budget, now: datetime) -> Decimal:
+    where, params = budget.where()
+    start = period_start(budget.period, now).timestamp()
+    try:
+        pico = conn.execute(f"SELECT COALESCE(SUM(cost_pico), 0) FROM calls WHERE ts >= ?{where}",
+                            [start, *params]).fetchone()[0]
+    except sqlite3.OperationalError:  # an integer overflow past $9.2M: the float total is near enough here
+        pico = conn.execute(f"SELECT TOTAL(cost_pico) FROM calls WHERE ts >= ?{where}", [start, *params]).fetchone()[0]
+    return Decimal(int(pico)) / _PICO

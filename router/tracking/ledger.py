@@ -1,0 +1,395 @@
+"""The SQLite call ledger: one writer thread per file per process, off the event loop, committing in groups."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import itertools
+import logging
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from router.tracking.ledger_file import (
+    COLUMNS,
+    MIGRATIONS,
+    ROWS_PER_STATEMENT,
+    SCHEMA_VERSION,
+    connect,
+    default_path,
+    failure,
+    insert_many,
+)
+from vendors.errors import LedgerError
+
+__all__ = ["COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "Ledger", "close_all", "connect", "default_path", "failure",
+           "get", "opened", "settle"]
+
+log = logging.getLogger("farebox")
+
+Done = Callable[[BaseException | None], None]
+
+
+class _Control:
+    """A queue item that is not a row: flush, stop, or a function to run on the writer's connection."""
+
+    __slots__ = ("done", "fn", "stop")
+
+    def __init__(self, done: Callable[[Any, BaseException | None], None], fn: Callable[..., Any] | None = None,
+                 stop: bool = False) -> None:
+        self.done, self.fn, self.stop = done, fn, stop
+
+
+class Ledger:
+    """Rows go on a list; one daemon thread inserts them in batches (group commit) and reports back.
+
+    Durable: the writer is woken when the list stops being empty and commits all it finds, then calls
+    each row's `done`. Batching: nobody is woken per row; the writer commits every `flush_interval`
+    seconds, when `batch_size` rows wait, at `flush()` and at exit.
+    """
+
+    def __init__(self, path: Path, *, batching: bool = False, batch_size: int = 500,
+                 flush_interval: float = 1.0) -> None:
+        self.path = path
+        self.batching, self.batch_size, self.flush_interval = batching, batch_size, flush_interval
+        self.error: LedgerError | None = None   # why the file could not be opened
+        self.ready = False
+        self.write_error: LedgerError | None = None  # the last failed commit, raised by the next flush()
+        self.closed = False
+        self._rows: list[tuple[Any, Done | None]] = []
+        self._queue: queue.SimpleQueue[_Control | None] = queue.SimpleQueue()  # None: rows are waiting
+        self._opened = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._failing = False
+        # Rows written on callers' threads (write_here) use a second connection; this lock keeps it and the
+        # writer's from meeting inside SQLite, whose busy handler would sleep in milliseconds.
+        self._write_lock = threading.Lock()
+        self._here: sqlite3.Connection | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the writer thread (once); it opens the file. Rows submitted meanwhile wait for it."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=f"farebox-ledger:{self.path.name}",
+                                                daemon=True)
+                self._thread.start()
+
+    def open(self, timeout: float | None = None) -> None:
+        """Start the writer (once) and wait until the file is open and migrated; LedgerError if not."""
+        self.start()
+        self._opened.wait(timeout)
+        if self.error is not None:
+            raise self.error
+
+    async def aopen(self) -> None:
+        """`open()` without blocking the event loop."""
+        if not self.ready:
+            await asyncio.to_thread(self.open)
+        elif self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        try:
+            conn = connect(self.path)
+        except LedgerError as exc:
+            self.error = exc
+            self._opened.set()
+            self._fail_all(exc)
+            return
+        self.ready = True
+        self._opened.set()
+        try:
+            self._serve(conn)
+        except BaseException as exc:  # a bug here must not leave callers waiting on a dead thread
+            log.exception("the ledger writer for %s stopped", self.path)
+            self.error = failure(self.path, "the writer stopped", exc)
+            self._fail_all(self.error)
+        finally:
+            conn.close()
+
+    def _take(self) -> list[tuple[Any, Done | None]]:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        return rows
+
+    def _fail_all(self, exc: LedgerError) -> None:
+        # A file that never opened: everything submitted (before or after) is answered with the error.
+        while True:
+            item = self._queue.get()
+            for _, done in self._take():
+                if done is not None:
+                    done(exc)
+            if item is not None:
+                item.done(None, exc)
+                if item.stop:
+                    return
+
+    def _serve(self, conn: sqlite3.Connection) -> None:
+        get, timeout = self._queue.get, (self.flush_interval if self.batching else None)
+        while True:
+            try:
+                item = get(timeout=timeout)
+            except queue.Empty:
+                item = None
+            self._commit(conn, self._take())
+            if item is not None and not self._control(conn, item):
+                return
+
+    def _control(self, conn: sqlite3.Connection, item: _Control) -> bool:
+        if item.fn is None:
+            error, self.write_error = self.write_error, None
+            item.done(None, error)
+            return not item.stop
+        try:
+            result = item.fn(conn)
+        except BaseException as exc:
+            item.done(None, exc)
+        else:
+            item.done(result, None)
+        return True
+
+    def _commit(self, conn: sqlite3.Connection, pending: list[tuple[Any, Done | None]]) -> None:
+        if not pending:
+            return
+        error: LedgerError | None = None
+        try:
+            with self._write_lock:
+                self._commit_rows(conn, [row for row, _ in pending])
+        except Exception as exc:
+            error = self._failed(len(pending), exc)
+            self.write_error = error
+        else:
+            self._failing = False
+        for _, done in pending:
+            if done is not None:
+                try:
+                    done(error)
+                except Exception:  # a waiter's loop may be gone; the row is written all the same
+                    log.debug("ledger waiter failed", exc_info=True)
+
+    def _failed(self, rows: int, exc: BaseException) -> LedgerError:
+        error = failure(self.path, f"cannot write {rows} call record(s)", exc)
+        # Logged once per run of failures: a full disk must not flood the log with one line per call.
+        if not self._failing:
+            log.error("%s", error)
+        self._failing = True
+        return error
+
+    @staticmethod
+    def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        # As few statements as possible: the sqlite3 module lets go of the GIL around every statement, and
+        # taking it back from a busy event loop thread can wait a whole switch interval (5 ms) each time.
+        # Up to ROWS_PER_STATEMENT rows are one INSERT, a transaction of its own (autocommit).
+        if len(rows) <= ROWS_PER_STATEMENT:
+            conn.execute(insert_many(len(rows)), list(itertools.chain.from_iterable(rows)))
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for i in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[i:i + ROWS_PER_STATEMENT]
+                conn.execute(insert_many(len(chunk)), list(itertools.chain.from_iterable(chunk)))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    # -- producers ---------------------------------------------------------------------------
+    def submit(self, row: tuple[Any, ...], done: Done | None = None) -> None:
+        """Queue a row (CallRecord.to_row(), COLUMNS order); `done(error or None)` runs on the writer after commit."""
+        with self._lock:  # never after the stop item, where no writer would see it
+            if not self.closed:
+                rows = self._rows
+                rows.append((row, done))
+                # Durable: wake the writer when the list stops being empty (it takes all it finds).
+                # Batching: only a full batch wakes it; otherwise its timer does.
+                wake = len(rows) == (self.batch_size if self.batching else 1)
+                if wake:
+                    self._queue.put(None)
+                return
+        self._write_now(row, done)
+
+    def write_here(self, row: tuple[Any, ...]) -> LedgerError | None:
+        """Commit one row on the calling thread (a sync call's caller, never an event loop); the error, if any."""
+        if not self.ready:
+            try:
+                self.open()
+            except LedgerError as exc:
+                return exc
+        with self._write_lock:
+            if not self.closed:
+                try:
+                    conn = self._here
+                    if conn is None:
+                        conn = self._here = connect(self.path, migrate=False)  # the writer migrated it
+                    self._commit_rows(conn, [row])
+                except Exception as exc:
+                    return exc if isinstance(exc, LedgerError) else self._failed(1, exc)
+                self._failing = False
+                return None
+        errors: list[Any] = [None]  # closed (exit, reconfiguration): on a connection of its own
+        self._write_now(row, lambda error: errors.__setitem__(0, error))
+        return errors[0]
+
+    def _write_now(self, row: tuple[Any, ...], done: Done | None) -> None:
+        # After close() (interpreter exit): no writer thread any more, so this one row is written inline.
+        error: LedgerError | None = None
+        try:
+            conn = connect(self.path)
+            try:
+                self._commit_rows(conn, [row])
+            finally:
+                conn.close()
+        except Exception as exc:
+            error = exc if isinstance(exc, LedgerError) else failure(self.path, "cannot write a call record", exc)
+            log.error("%s", error)
+        if done is not None:
+            done(error)
+
+    def run(self, fn: Callable[[sqlite3.Connection], Any], done: Callable[[Any, BaseException | None], None]) -> None:
+        """Run `fn(connection)` on the writer thread after every row queued before it; then `done(result, exc)`."""
+        with self._lock:
+            if not self.closed:
+                self._queue.put(_Control(done, fn))
+                return
+        try:  # closed (exit, reconfiguration): on a connection of its own
+            conn = connect(self.path)
+            try:
+                result = fn(conn)
+            finally:
+                conn.close()
+        except BaseException as exc:
+            done(None, exc)
+        else:
+            done(result, None)
+
+    def flush(self, timeout: float | None = 30.0) -> None:
+        """Commit everything queued so far; raises the last write error (LedgerError) if a commit failed."""
+        if self._thread is None or self.closed:
+            return  # close() committed what was queued
+        event = threading.Event()
+        box: list[BaseException | None] = [None]
+
+        def done(_: Any, error: BaseException | None) -> None:
+            box[0] = error
+            event.set()
+
+        self._queue.put(_Control(done))
+        if not event.wait(timeout):
+            raise LedgerError(f"cost ledger {str(self.path)!r}: flush did not finish within {timeout:g}s")
+        if box[0] is not None:
+            raise box[0]
+
+    async def aflush(self) -> None:
+        """`flush()` from a coroutine, without blocking the event loop."""
+        if self._thread is None or self.closed:
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def done(_: Any, error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(settle, future, error)
+
+        self._queue.put(_Control(done))
+        await future
+
+    def flush_quietly(self) -> None:
+        """`flush()`, logging instead of raising (reconfiguration, exit)."""
+        try:
+            self.flush()
+        except LedgerError as exc:
+            log.error("%s", exc)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Commit what is pending and stop the writer."""
+        stopped = threading.Event()
+        with self._lock:
+            thread = self._thread
+            if self.closed:
+                return
+            self.closed = True
+            running = thread is not None and thread.is_alive()
+            if running:
+                self._queue.put(_Control(lambda *_: stopped.set(), stop=True))
+        if running:
+            stopped.wait(timeout)
+            thread.join(timeout)
+        with self._write_lock:  # write_here sees `closed` under this lock, so nobody is using it
+            here, self._here = self._here, None
+        if here is not None:
+            here.close()
+
+
+def settle(future: asyncio.Future[Any], error: BaseException | None, result: Any = None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+_ledgers: dict[Path, Ledger] = {}
+_ledgers_lock = threading.Lock()
+
+
+def get(path: str | os.PathLike[str] | None = None, **options: Any) -> Ledger:
+    """The process's Ledger for `path` (default_path() when None): one writer thread per file."""
+    resolved = Path(path).expanduser() if path is not None else default_path()
+    resolved = resolved.absolute()
+    with _ledgers_lock:
+        ledger = _ledgers.get(resolved)
+        if ledger is not None and (ledger.error is not None or (options and _differs(ledger, options))):
+            ledger.close()
+            ledger = None
+        if ledger is None:
+            ledger = _ledgers[resolved] = Ledger(resolved, **options)
+        return ledger
+
+
+def _differs(ledger: Ledger, options: dict[str, Any]) -> bool:
+    return any(getattr(ledger, key) != value for key, value in options.items())
+
+
+def close_all(ledgers: Iterable[Ledger] | None = None) -> None:
+    """Commit and stop every writer (at exit, and when tests reconfigure)."""
+    with _ledgers_lock:
+        targets = list(ledgers) if ledgers is not None else list(_ledgers.values())
+        for ledger in targets:
+            _ledgers.pop(ledger.path, None)
+    for ledger in targets:
+        try:
+            ledger.close()
+        except Exception:
+            log.debug("closing the ledger failed", exc_info=True)
+
+
+def opened(path: Path) -> Ledger | None:
+    """This process's writer for `path`, if one is running."""
+    with _ledgers_lock:
+        ledger = _ledgers.get(path)
+    return ledger if ledger is not None and ledger.ready and not ledger.closed else None
+
+
+_orphans: list[Ledger] = []
+
+
+def _after_fork() -> None:
+    # The writer threads did not survive the fork: the child starts its own on first use. The parent's
+    # Ledger objects are kept, never closed here: SQLite forbids using a connection across fork().
+    global _ledgers_lock
+    _orphans.extend(_ledgers.values())
+    _ledgers.clear()
+    _ledgers_lock = threading.Lock()  # a lock held by another thread at fork stays held
+
+
+# Registered when router.api is imported, before the background loop's own exit hook: atexit runs hooks
+# in reverse, so the loop unwinds first (streams left open record themselves) and the writers commit after.
+atexit.register(close_all)
+os.register_at_fork(after_in_child=_after_fork)

@@ -1,0 +1,172 @@
+"""Tracking settings: configure(), the process-wide Tracker, listeners, flush, and the sync API's commit path."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from router import loop
+from router.tracking import ledger as ledger_mod
+from router.tracking.budgets import Budgets
+from router.tracking.handoff import Handoff, claim
+from router.tracking.record import Listener, Mode
+from router.tracking.trace import Tracker
+from vendors.errors import ConfigError, LedgerError
+
+__all__ = ["active", "add_listener", "aflush", "configure", "flush", "ledger_path", "remove_listener", "reset",
+           "run_sync"]
+
+_MODES = ("strict", "best-effort", "off")
+
+_UNSET: Any = object()
+_lock = threading.Lock()
+_tracker: Tracker | None = None
+_settings: dict[str, Any] = {}
+_listeners: list[Listener] = []
+
+
+
+def _forked() -> None:
+    global _tracker, _lock
+    _lock = threading.Lock()  # a lock held by another thread at fork stays held
+    _tracker = None  # its ledger's writer thread stayed in the parent: rebuilt from the settings on first use
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def _build(settings: Mapping[str, Any]) -> Tracker:
+    mode = settings.get("tracking") or os.environ.get("FAREBOX_TRACKING", "").strip().lower() or "strict"
+    if mode not in _MODES:
+        raise ConfigError(f"tracking must be one of {', '.join(_MODES)}, got {mode!r}")
+    items = list(settings.get("budgets") or ())
+    if settings.get("max_budget") is not None:  # the shorthand for one global budget
+        items.append({"scope": "global", "max_budget": settings["max_budget"],
+                      "period": settings.get("budget_period") or "day"})
+    budgets = Budgets(items)
+    where = settings.get("ledger", True)
+    batching = bool(settings.get("batching", False))
+    ledger = None
+    if mode != "off" and where is not False:
+        options = {"batching": batching, "batch_size": int(settings.get("batch_size", 500)),
+                   "flush_interval": float(settings.get("flush_interval", 1.0))}
+        ledger = ledger_mod.get(None if where is True or where is None else Path(where), **options)
+    if budgets and ledger is None:
+        raise ConfigError("budgets need the ledger: tracking is off or ledger=False")
+    # The listeners list is process-wide: it outlives reconfiguration.
+    return Tracker(mode, ledger, batching=batching, budgets=budgets or None, listeners=_listeners)
+
+
+def run_sync(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    """A non-stream call from the sync API: run on the background loop; a durable record commits here."""
+    tracker = active()
+    if tracker is None or tracker.batching or tracker.ledger is None:
+        return loop.run(make())
+    box = Handoff()
+
+    async def run() -> Any:
+        claim(box)
+        return await make()
+
+    try:
+        result = loop.run(run())
+    except BaseException:
+        box.commit(quiet=True)
+        raise
+    box.commit(result)
+    return result
+
+
+def active() -> Tracker | None:
+    """The tracker for this call, or None when tracking is off (the hot path's only check)."""
+    global _tracker
+    tracker = _tracker
+    if tracker is None:
+        with _lock:
+            if _tracker is None:
+                _tracker = _build(_settings)
+            tracker = _tracker
+    return tracker if tracker.mode != "off" else None
+
+
+def configure(*, tracking: Mode | None = None, ledger: str | os.PathLike[str] | bool | None = _UNSET,
+              batching: bool | None = None, batch_size: int | None = None, flush_interval: float | None = None,
+              budgets: Iterable[Any] | None = None, max_budget: Any = None,
+              budget_period: str | None = None) -> None:
+    """Set how calls are tracked; unspecified settings keep their value.
+
+    tracking: "strict" (default; ledger problems raise LedgerError), "best-effort" (logged once, calls go
+    on) or "off" (no records at all; also FAREBOX_TRACKING=off). ledger: a path, True for the default
+    ($FAREBOX_LEDGER, else ~/.local/share/farebox/ledger.sqlite), False for none (listeners only).
+    batching: records are committed every `batch_size` records or `flush_interval` seconds, at `flush()`
+    and at exit, instead of before each call returns. budgets: Budget models or dicts
+    ({"scope": "global" | "alias:NAME" | "tag:KEY=VALUE", "period": "day" | "month", "max_usd": "5.00"}, or
+    {"alias": NAME, "max_budget": 5} / {"tag": {KEY: VALUE}, ...}). max_budget: one global budget in USD per
+    `budget_period` ("day", the default, or "month"), added to `budgets`.
+    With a ledger in strict mode the file is opened here, so a bad path fails now, before any request.
+    """
+    global _tracker
+    given = {"tracking": tracking, "ledger": ledger, "batching": batching, "batch_size": batch_size,
+             "flush_interval": flush_interval, "budgets": budgets, "max_budget": max_budget,
+             "budget_period": budget_period}
+    with _lock:
+        settings = {**_settings, **{k: v for k, v in given.items() if v is not None and v is not _UNSET}}
+        if ledger is None:
+            settings["ledger"] = True
+        tracker = _build(settings)
+        old, _tracker = _tracker, tracker
+        _settings.clear()
+        _settings.update(settings)
+    if old is not None and old.ledger is not None and old.ledger is not tracker.ledger:
+        old.ledger.flush_quietly()
+    if tracker.mode != "off" and tracker.ledger is not None:
+        try:
+            tracker.ledger.open()
+        except LedgerError as exc:
+            if tracker.mode == "strict":
+                raise
+            tracker.degrade(exc)
+
+
+def reset() -> None:
+    """Settings back to the environment's defaults (listeners stay); commits and stops every ledger writer."""
+    global _tracker
+    with _lock:
+        _settings.clear()
+        _tracker = None
+    ledger_mod.close_all()
+
+
+def ledger_path() -> Path:
+    """The ledger file calls are recorded in (configured, else $FAREBOX_LEDGER, else the default)."""
+    where = _settings.get("ledger", True)
+    if where is True or where is None or where is False:
+        return ledger_mod.default_path().absolute()
+    return Path(where).expanduser().absolute()
+
+
+def add_listener(fn: Listener) -> None:
+    """Call `fn(record)` after every call (sync, or async: scheduled on the caller's loop). Errors are logged."""
+    _listeners.append(fn)
+
+
+def remove_listener(fn: Listener) -> None:
+    if fn in _listeners:
+        _listeners.remove(fn)
+
+
+def flush(timeout: float | None = 30.0) -> None:
+    """Commit every queued record now (batching mode); raises LedgerError if a commit failed."""
+    tracker = _tracker
+    if tracker is not None and tracker.ledger is not None and tracker.ledger.ready:
+        tracker.ledger.flush(timeout)
+
+
+async def aflush() -> None:
+    """`flush()` from a coroutine."""
+    tracker = _tracker
+    if tracker is not None and tracker.ledger is not None and tracker.ledger.ready:
+        await tracker.ledger.aflush()

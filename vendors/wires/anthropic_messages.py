@@ -1,0 +1,279 @@
+"""The Anthropic Messages wire: request encoding, reply decoding and SSE stream decoding."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from vendors.errors import FareboxError, MalformedResponseError
+from vendors.spec import VendorSpec
+from vendors.types import Choice, Chunk, ChunkChoice, Delta, FunctionCall, Message, Response, ToolCall, Usage
+from vendors.wires.anthropic_request import encode_request
+from vendors.wires.envelope import decode_error as _decode_error
+
+__all__ = ["StreamDecoder", "decode_error", "decode_response", "encode_request"]
+
+# stop_reason values per anthropic SDK 2.12 `StopReason` (checked 2026-11-21); unknown ones read as "stop".
+_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",
+           "model_context_window_exceeded": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
+_USAGE_KEYS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
+# MiniMax appends its numeric code to error messages: "insufficient balance (1008)" (VENDORS.md §1.8).
+_CODE_RE = re.compile(r"\((\d{3,5})\)\s*$")
+
+
+def _finish(reason: Any) -> str | None:
+    return None if reason is None else _FINISH.get(reason, "stop")
+
+
+def _dump_args(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _malformed(spec: VendorSpec, model: str, what: str) -> MalformedResponseError:
+    return MalformedResponseError(f"malformed Anthropic Messages reply: {what}", vendor=spec.name, model=model)
+
+
+def _read_usage(raw: Any, counts: dict[str, int], spec: VendorSpec, model: str) -> bool:
+    """Copy the counts present in `raw` into `counts`; True if there were any."""
+    if raw is None:
+        return False
+    if not isinstance(raw, dict):
+        raise _malformed(spec, model, "usage is not an object")
+    seen = False
+    for key in _USAGE_KEYS:
+        value = raw.get(key)
+        if value is not None:   # compatible servers send null for cache fields they do not track
+            counts[key] = _count(value, key, spec, model)
+            seen = True
+    details = raw.get("output_tokens_details")
+    if isinstance(details, dict) and details.get("thinking_tokens") is not None:
+        counts["thinking_tokens"] = _count(details["thinking_tokens"], "thinking_tokens", spec, model)
+    return seen
+
+
+def _count(value: Any, key: str, spec: VendorSpec, model: str) -> int:
+    if type(value) is int and value >= 0:
+        return value
+    raise _malformed(spec, model, f"usage.{key} is not a non-negative integer: {value!r}")
+
+
+def _usage(counts: dict[str, int]) -> Usage:
+    read = counts.get("cache_read_input_tokens", 0)
+    write = counts.get("cache_creation_input_tokens", 0)
+    # Messages input_tokens excludes cache reads and writes; Usage.prompt_tokens includes both (§7.4).
+    prompt = counts.get("input_tokens", 0) + read + write
+    output = counts.get("output_tokens", 0)
+    return Usage(prompt_tokens=prompt, completion_tokens=output, total_tokens=prompt + output,
+                 cached_tokens=read, cache_write_tokens=write,
+                 reasoning_tokens=counts.get("thinking_tokens", 0))
+
+
+def decode_error(body: Any, spec: VendorSpec, *, model: str, status: int = 200) -> FareboxError:
+    """The error for an Anthropic-shaped envelope `{"type":"error","error":{"type","message"}}`.
+
+    An in-band error (HTTP 200, mid-stream) is a vendor-side failure: classified as a 5xx would be.
+    """
+    return _decode_error(status if status >= 400 else 500, body, {}, spec, model=model)
+
+
+def decode_response(body: Any, spec: VendorSpec, *, model: str) -> Response:
+    """A non-streamed Messages reply as a Response."""
+    if not isinstance(body, dict):
+        raise _malformed(spec, model, f"body is {type(body).__name__}, not an object")
+    if body.get("type") == "error":
+        raise decode_error(body, spec, model=model)
+    blocks = body.get("content")
+    if not isinstance(blocks, list):
+        raise _malformed(spec, model, "no content list")
+    text: list[str] = []
+    reasoning: list[str] = []
+    thinking: list[dict[str, Any]] = []
+    calls: list[ToolCall] = []
+    for block in blocks:
+        if not isinstance(block, dict):
+            raise _malformed(spec, model, "a content block is not an object")
+        kind = block.get("type")
+        if kind == "text":
+            text.append(block.get("text") or "")
+        elif kind == "thinking":
+            reasoning.append(block.get("thinking") or "")
+            thinking.append(block)
+        elif kind == "redacted_thinking":
+            thinking.append(block)
+        elif kind == "tool_use":
+            fn = FunctionCall(name=block.get("name"), arguments=_dump_args(block.get("input") or {}))
+            calls.append(ToolCall(id=block.get("id"), function=fn))
+        # Server-tool blocks (web search and the like) have no OpenAI-shaped home; they are skipped.
+    name = body.get("model") or model
+    counts: dict[str, int] = {}
+    _read_usage(body.get("usage"), counts, spec, name)
+    message = Message(content="".join(text) if text else None,
+                      reasoning_content="".join(reasoning) if reasoning else None,
+                      tool_calls=calls or None, thinking_blocks=thinking or None)
+    choice = Choice(message=message, finish_reason=_finish(body.get("stop_reason")))
+    return Response(id=body.get("id") or "", model=name, vendor=spec.name, choices=[choice],
+                    usage=_usage(counts))
+
+
+_Handler = Callable[["StreamDecoder", dict[str, Any]], list[Chunk]]
+
+
+class StreamDecoder:
+    """Turns Anthropic SSE events into Chunks, one event at a time; usage rides on the last chunk."""
+
+    _HANDLERS: ClassVar[dict[str, _Handler]]
+
+    def __init__(self, spec: VendorSpec, *, model: str) -> None:
+        self.spec = spec
+        self.model = model
+        self.id = ""
+        self.created = int(time.time())
+        self.done = False
+        self._stop_reason: str | None = None
+        self._counts: dict[str, int] = {}
+        self._usage_seen = False
+        self._tools: dict[int, int] = {}            # block index -> tool ordinal (the OpenAI index)
+        self._blocks: dict[int, dict[str, Any]] = {}  # open thinking/redacted_thinking blocks
+        self._thinking: dict[int, list[str]] = {}
+        self._signature: dict[int, list[str]] = {}
+
+    def feed(self, event: str, data: str) -> list[Chunk]:
+        """The chunks for one SSE event (often none)."""
+        if self.done or not data or data == "[DONE]":
+            return []
+        try:
+            obj = json.loads(data)
+            if not isinstance(obj, dict):
+                raise _malformed(self.spec, self.model, f"{event or 'event'} data is not an object")
+            kind = obj.get("type") or event
+            if kind == "content_block_delta":   # the hot path, checked first
+                return self._block_delta(obj)
+            handler = self._HANDLERS.get(kind)
+            return handler(self, obj) if handler is not None else []   # unknown events: forward compatible
+        except ValueError as exc:   # JSONDecodeError and pydantic's ValidationError both land here
+            if isinstance(exc, FareboxError):
+                raise
+            raise _malformed(self.spec, self.model, f"bad {event or 'event'} data: {exc}") from exc
+        except (AttributeError, TypeError, KeyError) as exc:
+            raise _malformed(self.spec, self.model, f"bad {event or 'event'} data: {exc}") from exc
+
+    def finish(self) -> list[Chunk]:
+        """At the end of the bytes: the closing chunk if message_stop never came but the reply ended."""
+        if self.done:
+            return []
+        if self._stop_reason is None:
+            raise _malformed(self.spec, self.model, "stream ended before message_stop")
+        return self._final()
+
+    def _chunk(self, delta: dict[str, Any]) -> Chunk:
+        # Nested dicts validate faster than building Delta and ChunkChoice first (~1.4 µs a chunk).
+        return Chunk(id=self.id, model=self.model, vendor=self.spec.name, created=self.created,
+                     choices=[{"delta": delta}])
+
+    def _final(self) -> list[Chunk]:
+        self.done = True
+        finish = _finish(self._stop_reason) or ("tool_calls" if self._tools else "stop")
+        usage = _usage(self._counts) if self._usage_seen else None   # None: let the router estimate
+        return [Chunk(id=self.id, model=self.model, vendor=self.spec.name, created=self.created,
+                      choices=[ChunkChoice(delta=Delta(), finish_reason=finish)], usage=usage)]
+
+    def _message_start(self, obj: dict[str, Any]) -> list[Chunk]:
+        msg = obj.get("message") or {}
+        self.id = msg.get("id") or self.id
+        self.model = msg.get("model") or self.model
+        self._usage_seen |= _read_usage(msg.get("usage"), self._counts, self.spec, self.model)
+        return [self._chunk({"role": "assistant"})]
+
+    def _block_start(self, obj: dict[str, Any]) -> list[Chunk]:
+        index = obj["index"]
+        block = obj["content_block"]
+        kind = block["type"]
+        if kind == "text":
+            text = block.get("text")
+            return [self._chunk({"content": text})] if text else []
+        if kind == "thinking":
+            self._blocks[index] = block
+            text = block.get("thinking") or ""
+            self._thinking[index] = [text]
+            if "signature" in block:
+                self._signature[index] = [block["signature"] or ""]
+            return [self._chunk({"reasoning_content": text})] if text else []
+        if kind == "redacted_thinking":
+            self._blocks[index] = block
+            return []
+        if kind == "tool_use":
+            ordinal = self._tools[index] = len(self._tools)
+            # Messages starts tool_use with input {}; a server that sends the whole input here is honoured.
+            args = block.get("input")
+            fn = {"name": block.get("name"), "arguments": _dump_args(args) if args else ""}
+            return [self._chunk({"tool_calls": [{"index": ordinal, "id": block.get("id"), "function": fn}]})]
+        return []
+
+    def _block_delta(self, obj: dict[str, Any]) -> list[Chunk]:
+        delta = obj["delta"]
+        kind = delta["type"]
+        if kind == "text_delta":
+            text = delta["text"]
+            return [self._chunk({"content": text})] if text else []
+        if kind == "thinking_delta":
+            text = delta["thinking"]
+            if not text:
+                return []
+            self._thinking.setdefault(obj["index"], []).append(text)
+            return [self._chunk({"reasoning_content": text})]
+        if kind == "input_json_delta":
+            part = delta["partial_json"]
+            if not part:
+                return []
+            ordinal = self._tools.get(obj["index"])
+            if ordinal is None:
+                raise _malformed(self.spec, self.model, "input_json_delta outside a tool_use block")
+            return [self._chunk({"tool_calls": [{"index": ordinal, "function": {"arguments": part}}]})]
+        if kind == "signature_delta":
+            self._signature.setdefault(obj["index"], []).append(delta["signature"])
+        return []   # citations_delta and future delta types carry nothing OpenAI-shaped
+
+    def _block_stop(self, obj: dict[str, Any]) -> list[Chunk]:
+        index = obj["index"]
+        block = self._blocks.pop(index, None)
+        if block is None:
+            return []
+        if block["type"] == "thinking":
+            # The complete block, signature included, so the assembled Response can replay it.
+            block = {**block, "thinking": "".join(self._thinking.pop(index, ()))}
+            signature = self._signature.pop(index, None)
+            if signature is not None:
+                block["signature"] = "".join(signature)
+        return [self._chunk({"thinking_blocks": [block]})]
+
+    def _message_delta(self, obj: dict[str, Any]) -> list[Chunk]:
+        # State only: finish_reason and the cumulative usage go out together on the final chunk.
+        reason = (obj.get("delta") or {}).get("stop_reason")
+        if reason is not None:
+            self._stop_reason = reason
+        self._usage_seen |= _read_usage(obj.get("usage"), self._counts, self.spec, self.model)
+        return []
+
+    def _message_stop(self, obj: dict[str, Any]) -> list[Chunk]:
+        return self._final()
+
+    def _error(self, obj: dict[str, Any]) -> list[Chunk]:
+        raise decode_error(obj, self.spec, model=self.model)
+
+    def _ping(self, obj: dict[str, Any]) -> list[Chunk]:
+        return []
+
+
+StreamDecoder._HANDLERS = {
+    "message_start": StreamDecoder._message_start,
+    "content_block_start": StreamDecoder._block_start,
+    "content_block_delta": StreamDecoder._block_delta,
+    "content_block_stop": StreamDecoder._block_stop,
+    "message_delta": StreamDecoder._message_delta,
+    "message_stop": StreamDecoder._message_stop,
+    "error": StreamDecoder._error,
+    "ping": StreamDecoder._ping,
+}
