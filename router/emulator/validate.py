@@ -153,6 +153,10 @@ def _missing_reasoning(inc: Incoming) -> int | None:
 
 
 def check_deepseek(inc: Incoming) -> Reject | None:
+    n = inc.body.get("n")
+    if inc.surface == "openai" and n is not None and n != 1:
+        # api.deepseek.com takes n: 1 and refuses more ("only support n = 1", deepseek-ai/DeepSeek-V2#55).
+        return Reject(400, "Invalid n value: currently only n = 1 is supported")
     index = _missing_reasoning(inc)
     if index is not None:
         # Thinking mode needs reasoning_content replayed on tool-call turns (§2.3).

@@ -109,9 +109,9 @@ _M3 = rows({
 
 _DEEPSEEK_V4_CHAT = rows({
     None: (None, NOTHING),
-    "auto high enabled adaptive medium xhigh": ("high", ds_chat("high")),   # §7.2 V4 rows: xhigh→high
+    "auto high enabled adaptive medium": ("high", ds_chat("high")),
     "low minimal": ("low", ds_chat("low")),
-    "max": ("max", ds_chat("max")),
+    "xhigh max": ("max", ds_chat("max")),   # DeepSeek's Thinking Mode guide: xhigh is treated as max
     "none off disabled": ("disabled", thinking("disabled")),               # §7.3 no reasoning_effort
 })
 
@@ -128,9 +128,9 @@ COMBOS = [
     Combo("deepseek-v4-flash-anthropic", "deepseek/deepseek-v4-flash", "deepseek", "anthropic",
           "auto|disabled|low|high|max", rows({
               None: (None, NOTHING),
-              "auto high enabled adaptive medium xhigh": ("high", ds_messages("high")),
+              "auto high enabled adaptive medium": ("high", ds_messages("high")),
               "low minimal": ("low", ds_messages("low")),
-              "max": ("max", ds_messages("max")),
+              "xhigh max": ("max", ds_messages("max")),
               "none off disabled": ("disabled", thinking("disabled")),
           })),
     # A DeepSeek id Farebox does not list, reachable with base_url: the generic DeepSeek scale (§7.2).

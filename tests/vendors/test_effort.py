@@ -77,14 +77,16 @@ ROWS = [
     # deepseek-v4-flash/-pro (TestDeepSeekV4FlashEffortCapabilityIncludesLow, …CompatibilityAliases).
     ("deepseek", "deepseek-v4-flash", "low", "low",
      {"thinking": {"type": "enabled"}, "reasoning_effort": "low"}, frozenset()),
-    ("deepseek", "deepseek-v4-flash", "xhigh", "high",
-     {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
+    # DeepSeek's Thinking Mode guide: xhigh is treated as max (VENDORS.md Errata; was xhigh → high).
+    ("deepseek", "deepseek-v4-flash", "xhigh", "max",
+     {"thinking": {"type": "enabled"}, "reasoning_effort": "max"}, frozenset()),
     ("deepseek", "deepseek-v4-flash", "medium", "high",
      {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
     ("deepseek", "deepseek-v4-pro", "low", "low",
      {"thinking": {"type": "enabled"}, "reasoning_effort": "low"}, frozenset()),
-    ("deepseek", "deepseek-v4-pro", "xhigh", "high",
-     {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
+    # DeepSeek's Thinking Mode guide: xhigh is treated as max (VENDORS.md Errata; was xhigh → high).
+    ("deepseek", "deepseek-v4-pro", "xhigh", "max",
+     {"thinking": {"type": "enabled"}, "reasoning_effort": "max"}, frozenset()),
     ("deepseek", "deepseek-v4-pro", "medium", "high",
      {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
     ("deepseek", "deepseek-v4-pro", "max", "max",

@@ -80,10 +80,10 @@ DEEPSEEK_V4 = EffortProfile(
         "low": use("low"),                   # §7.2 TestDeepSeekV4FlashEffortCapabilityIncludesLow
         "minimal": use("low", "DeepSeek V4's lowest depth is low"),
         "enabled adaptive medium": use("high", "DeepSeek V4's depths are low|high|max; high applied"),
-        # Reasonix tests map xhigh → high (§7.2, TestDefaultDeepSeekV4EntriesAcceptCompatibilityAliases).
-        # Conflict: the vendor doc says the server maps xhigh → max (§2.3) and Reasonix's own docs say
-        # Pro does too (§7.2 caveat c). The brief says follow the tests; the note tells the caller.
-        "xhigh": use("high", "xhigh maps to high on DeepSeek V4 (Reasonix); ask for max to go deeper"),
+        # DeepSeek's "Thinking Mode" guide (api-docs.deepseek.com/guides/thinking_mode, read 2026-12-01 via
+        # a verbatim quote, research/wire.md §4): "low, medium will be mapped to high, xhigh will be mapped
+        # to max". The vendor's word wins over Reasonix's tests, which pinned xhigh → high (VENDORS.md Errata).
+        "xhigh": use("max", "DeepSeek treats xhigh as max (its Thinking Mode guide); max sent"),
         "max": use("max"),
     }),
     wires=_DEEPSEEK_WIRES,
@@ -109,7 +109,10 @@ SPEC = VendorSpec(
     caps=Caps(
         params=frozenset({"temperature", "top_p", "max_tokens", "stop", "user", "tools", "tool_choice",
                           "response_format", "presence_penalty", "frequency_penalty", "logprobs",
-                          "top_logprobs", "stream_options"}),
+                          "top_logprobs", "stream_options", "n"}),
+        # n: 1 is accepted (recorded traffic); more is refused ("only support n = 1", deepseek-ai/DeepSeek-V2#55,
+        # DeepSeek-V3#291; VENDORS.md Errata).
+        max_n=1,
         max_tools=128,
         response_formats=frozenset({"text", "json_object"}),
     ),

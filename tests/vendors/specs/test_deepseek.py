@@ -194,3 +194,31 @@ def test_anthropic_surface(emu: Emulator) -> None:
 def test_insufficient_system_resource_reads_as_length(emu: Emulator) -> None:
     emu.set_options("deepseek", finish_reason="insufficient_system_resource")
     assert call(emu).choices[0].finish_reason == "length"
+
+
+def test_n_one_is_sent_and_more_is_refused_before_sending(emu: Emulator) -> None:
+    call(emu, n=1)
+    assert emu.last_request("deepseek").body["n"] == 1     # the vendor accepts n: 1 (VENDORS.md Errata)
+    emu.clear()
+    with pytest.raises(e.UnsupportedParamError, match="n up to 1"):
+        call(emu, n=2)
+    assert emu.requests == []
+
+
+async def test_emulator_refuses_n_above_one_like_the_server(emu: Emulator, session: Any) -> None:
+    url = emu.base_url("deepseek") + "/chat/completions"
+    body = {"model": "deepseek-v4-flash", "messages": HI, "n": 2}
+    async with session.post(url, json=body, headers={"Authorization": f"Bearer {KEY}"}) as resp:
+        assert resp.status == 400
+        assert "n = 1" in (await resp.json())["error"]["message"]
+    async with session.post(url, json={**body, "n": 1}, headers={"Authorization": f"Bearer {KEY}"}) as resp:
+        assert resp.status == 200
+
+
+@pytest.mark.parametrize("model", ["deepseek-v4-flash", "deepseek-v4-pro"])
+def test_xhigh_is_sent_as_max(emu: Emulator, model: str) -> None:
+    # DeepSeek's Thinking Mode guide: "xhigh will be mapped to max" — Farebox sends max itself.
+    resp = call(emu, model=model, reasoning_effort="xhigh")
+    body = emu.last_request("deepseek").body
+    assert (body["thinking"], body["reasoning_effort"]) == ({"type": "enabled"}, "max")
+    assert resp.effort["level"] == "max"
