@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 from router import costing, retry, transport
@@ -13,19 +12,17 @@ from router.resolve import Target
 from vendors.errors import FareboxError, MalformedResponseError
 from vendors.spec import RequestContext, Wire
 from vendors.types import Attempt, ChatRequest, Message, Response
-from vendors.wires.envelope import decode_error
+from vendors.wires import Codec, anthropic_messages, openai_chat
 
 __all__ = ["Call", "codec_for"]
 
 
-def codec_for(wire: Wire) -> ModuleType:
-    if wire is Wire.ANTHROPIC_MESSAGES:
-        from vendors.wires import anthropic_messages
+_CODECS: dict[Wire, Codec] = {Wire.OPENAI_CHAT: openai_chat.CODEC, Wire.ANTHROPIC_MESSAGES: anthropic_messages.CODEC}
 
-        return anthropic_messages
-    from vendors.wires import openai_chat
 
-    return openai_chat
+def codec_for(wire: Wire) -> Codec:
+    """The codec that speaks `wire`."""
+    return _CODECS[wire]
 
 
 class Call:
@@ -86,7 +83,7 @@ class Call:
             status, headers, raw = await tp.post(t.url, t.headers, self.body, timeout=self.timeout,
                                                  vendor=t.vendor, model=t.model)
             if status >= 400:
-                raise decode_error(status, raw, headers, t.spec, model=t.model)
+                raise self.codec.decode_error(status, raw, headers, t.spec, model=t.model)
             try:
                 obj = json.loads(raw)
             except ValueError as exc:

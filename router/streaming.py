@@ -9,14 +9,11 @@ import time
 from collections import deque
 from typing import Any
 
-import aiohttp
-
-from router import costing, loop, tracking, transport
+from router import costing, loop, retry, tracking, transport
 from router.call import Call
 from vendors.errors import FareboxError, MalformedResponseError
 from vendors.types import Chunk, Response
 from vendors.wires.accumulate import Accumulator
-from vendors.wires.envelope import decode_error
 from vendors.wires.sse import SSEParser
 
 __all__ = ["AsyncStream", "SyncStream", "open_stream"]
@@ -25,13 +22,13 @@ __all__ = ["AsyncStream", "SyncStream", "open_stream"]
 class AsyncStream:
     """`async for chunk in stream`; `stream.response` is the assembled Response after the end."""
 
-    def __init__(self, call: Call, resp: aiohttp.ClientResponse, started: float) -> None:
+    def __init__(self, call: Call, resp: transport.ByteStream, started: float) -> None:
         self._call = call
         self._resp = resp
         self._started = started
         self._loop = asyncio.get_running_loop()
         self._parser = SSEParser()
-        self._decoder = call.codec.StreamDecoder(call.target.spec, model=call.target.model)
+        self._decoder = call.codec.stream_decoder(call.target.spec, model=call.target.model)
         self._acc = Accumulator(vendor=call.target.vendor, model=call.target.model)
         self._pending: deque[Chunk] = deque()
         self._events: deque[tuple[str, str]] = deque()
@@ -54,7 +51,7 @@ class AsyncStream:
 
     async def _fill(self) -> None:
         """Read until at least one chunk is pending or the stream ended."""
-        call, content = self._call, self._resp.content
+        call, resp = self._call, self._resp
         events = self._events
         while not self._pending and not self._eof:
             if events:
@@ -62,10 +59,7 @@ class AsyncStream:
                 event, payload = events.popleft()
                 self._take(self._decoder.feed(event, payload))
                 continue
-            try:
-                data = await content.readany()
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                raise transport.connection_error(exc, vendor=call.target.vendor, model=call.target.model) from exc
+            data = await resp.readany()
             if data:
                 events.extend(self._parser.feed(data))
                 continue
@@ -197,14 +191,12 @@ class AsyncStream:
 
 async def open_stream(call: Call) -> AsyncStream:
     """Open the stream with retries up to its first chunk (nothing reached the caller yet)."""
-    from router import retry
-
     t = call.target
 
     async def once() -> AsyncStream:
         started = time.perf_counter()
         status = None
-        resp: aiohttp.ClientResponse | None = None
+        resp: transport.ByteStream | None = None
         recorded = len(call.attempts)
         try:
             tp = await transport.for_running_loop()
@@ -214,7 +206,7 @@ async def open_stream(call: Call) -> AsyncStream:
                 # An error, or a JSON reply where a stream was asked for (MiniMax's HTTP 200 base_resp error).
                 raw = await resp.read()
                 resp.release()
-                err = decode_error(status, raw, resp.headers, t.spec, model=t.model)
+                err = call.codec.decode_error(status, raw, resp.headers, t.spec, model=t.model)
                 if status < 400 and err.vendor_code is None:
                     raise MalformedResponseError("expected an event stream, got a JSON reply", vendor=t.vendor,
                                                  model=t.model, status_code=status)

@@ -10,7 +10,7 @@ import aiohttp
 
 from vendors.errors import APIConnectionError, APITimeoutError, FareboxError
 
-__all__ = ["Transport", "aclose_all", "connection_error", "for_running_loop"]
+__all__ = ["ByteStream", "Transport", "aclose_all", "connection_error", "for_running_loop"]
 
 DEFAULT_TIMEOUT = 600.0
 CONNECT_TIMEOUT = 15.0
@@ -41,18 +41,57 @@ class Transport:
             raise connection_error(exc, vendor=vendor, model=model) from exc
 
     async def open(self, url: str, headers: Mapping[str, str], body: bytes, *, timeout: float | None,
-                   vendor: str, model: str) -> aiohttp.ClientResponse:
-        """POST for a stream: the response once headers arrived; `timeout` bounds each wait for bytes."""
+                   vendor: str, model: str) -> ByteStream:
+        """POST for a stream: the reply once headers arrived; `timeout` bounds each wait for bytes."""
         idle = timeout or DEFAULT_TIMEOUT
         client_timeout = aiohttp.ClientTimeout(total=None, connect=min(CONNECT_TIMEOUT, idle), sock_read=idle)
         try:
-            return await self.session.post(url, data=body, headers=headers, timeout=client_timeout)
+            resp = await self.session.post(url, data=body, headers=headers, timeout=client_timeout)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise connection_error(exc, vendor=vendor, model=model) from exc
+        return ByteStream(resp, vendor=vendor, model=model)
 
     async def close(self) -> None:
         if not self.session.closed:
             await self.session.close()
+
+
+class ByteStream:
+    """A reply being read: status and headers, then its body bytes; every read failure is a Farebox error."""
+
+    __slots__ = ("_model", "_resp", "_vendor", "content_type", "headers", "status")
+
+    def __init__(self, resp: aiohttp.ClientResponse, *, vendor: str, model: str) -> None:
+        self._resp, self._vendor, self._model = resp, vendor, model
+        self.status: int = resp.status
+        self.headers: Mapping[str, str] = resp.headers
+        self.content_type: str = resp.content_type
+
+    async def read(self) -> bytes:
+        """The whole (remaining) body."""
+        try:
+            return await self._resp.read()
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise connection_error(exc, vendor=self._vendor, model=self._model) from exc
+
+    async def readany(self) -> bytes:
+        """The next bytes that arrived; b"" at the end of the body."""
+        try:
+            return await self._resp.content.readany()
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise connection_error(exc, vendor=self._vendor, model=self._model) from exc
+
+    @property
+    def closed(self) -> bool:
+        return self._resp.closed
+
+    def release(self) -> None:
+        """Hand the connection back to the pool (the body was read to its end)."""
+        self._resp.release()
+
+    def close(self) -> None:
+        """Drop the connection: unread bytes mean it cannot be reused."""
+        self._resp.close()
 
 
 def connection_error(exc: BaseException, *, vendor: str, model: str) -> FareboxError:

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Only these may import aiohttp: the transport seam, the stream reader, and the emulator (the other side).
-AIOHTTP_ALLOWED = {"router/transport.py", "router/streaming.py"}
+# Only these may import aiohttp: the transport seam and the emulator (the other side).
+AIOHTTP_ALLOWED = {"router/transport.py"}
 AIOHTTP_ALLOWED_DIRS = ("router/emulator/",)
 
 
@@ -64,7 +64,7 @@ def test_emulator_imports_no_farebox_module() -> None:
     assert bad == []
 
 
-def test_only_transport_streaming_and_emulator_import_aiohttp() -> None:
+def test_only_transport_and_emulator_import_aiohttp() -> None:
     bad = []
     for package in ("router", "vendors", "pricing"):
         for path in sources(package):

@@ -90,10 +90,6 @@ class Accumulator:
         state = self._choices.get(0)
         return self._calls(state) if state else []
 
-    def finish_reason(self) -> str | None:
-        state = self._choices.get(0)
-        return state.finish if state else None
-
     @staticmethod
     def _calls(state: _ChoiceState) -> list[ToolCall]:
         return [ToolCall(index=i, id=s["id"], type=s["type"], function=FunctionCall(name=s["name"],

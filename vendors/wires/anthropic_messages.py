@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from vendors.errors import FareboxError, MalformedResponseError
-from vendors.spec import VendorSpec
-from vendors.types import Choice, Chunk, ChunkChoice, Delta, FunctionCall, Message, Response, ToolCall, Usage
+from vendors.spec import VendorSpec, Wire
+from vendors.types import Choice, Chunk, ChunkChoice, Delta, FunctionCall, Message, Response, ToolCall
+from vendors.wires import Codec
 from vendors.wires.anthropic_request import encode_request
 from vendors.wires.envelope import decode_error as _decode_error
+from vendors.wires.usage import anthropic_usage, read_anthropic_counts
 
-__all__ = ["StreamDecoder", "decode_error", "decode_response", "encode_request"]
+__all__ = ["CODEC", "StreamDecoder", "decode_error", "decode_response", "encode_request"]
 
 # stop_reason values per anthropic SDK 2.12 `StopReason` (checked 2026-11-21); unknown ones read as "stop".
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",
            "model_context_window_exceeded": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
-_USAGE_KEYS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
-# MiniMax appends its numeric code to error messages: "insufficient balance (1008)" (VENDORS.md §1.8).
-_CODE_RE = re.compile(r"\((\d{3,5})\)\s*$")
 
 
 def _finish(reason: Any) -> str | None:
@@ -34,41 +32,6 @@ def _dump_args(value: Any) -> str:
 
 def _malformed(spec: VendorSpec, model: str, what: str) -> MalformedResponseError:
     return MalformedResponseError(f"malformed Anthropic Messages reply: {what}", vendor=spec.name, model=model)
-
-
-def _read_usage(raw: Any, counts: dict[str, int], spec: VendorSpec, model: str) -> bool:
-    """Copy the counts present in `raw` into `counts`; True if there were any."""
-    if raw is None:
-        return False
-    if not isinstance(raw, dict):
-        raise _malformed(spec, model, "usage is not an object")
-    seen = False
-    for key in _USAGE_KEYS:
-        value = raw.get(key)
-        if value is not None:   # compatible servers send null for cache fields they do not track
-            counts[key] = _count(value, key, spec, model)
-            seen = True
-    details = raw.get("output_tokens_details")
-    if isinstance(details, dict) and details.get("thinking_tokens") is not None:
-        counts["thinking_tokens"] = _count(details["thinking_tokens"], "thinking_tokens", spec, model)
-    return seen
-
-
-def _count(value: Any, key: str, spec: VendorSpec, model: str) -> int:
-    if type(value) is int and value >= 0:
-        return value
-    raise _malformed(spec, model, f"usage.{key} is not a non-negative integer: {value!r}")
-
-
-def _usage(counts: dict[str, int]) -> Usage:
-    read = counts.get("cache_read_input_tokens", 0)
-    write = counts.get("cache_creation_input_tokens", 0)
-    # Messages input_tokens excludes cache reads and writes; Usage.prompt_tokens includes both (§7.4).
-    prompt = counts.get("input_tokens", 0) + read + write
-    output = counts.get("output_tokens", 0)
-    return Usage(prompt_tokens=prompt, completion_tokens=output, total_tokens=prompt + output,
-                 cached_tokens=read, cache_write_tokens=write,
-                 reasoning_tokens=counts.get("thinking_tokens", 0))
 
 
 def decode_error(body: Any, spec: VendorSpec, *, model: str, status: int = 200) -> FareboxError:
@@ -109,13 +72,13 @@ def decode_response(body: Any, spec: VendorSpec, *, model: str) -> Response:
         # Server-tool blocks (web search and the like) have no OpenAI-shaped home; they are skipped.
     name = body.get("model") or model
     counts: dict[str, int] = {}
-    _read_usage(body.get("usage"), counts, spec, name)
+    read_anthropic_counts(body.get("usage"), counts, spec=spec, model=name)
     message = Message(content="".join(text) if text else None,
                       reasoning_content="".join(reasoning) if reasoning else None,
                       tool_calls=calls or None, thinking_blocks=thinking or None)
     choice = Choice(message=message, finish_reason=_finish(body.get("stop_reason")))
     return Response(id=body.get("id") or "", model=name, vendor=spec.name, choices=[choice],
-                    usage=_usage(counts))
+                    usage=anthropic_usage(counts))
 
 
 _Handler = Callable[["StreamDecoder", dict[str, Any]], list[Chunk]]
@@ -176,7 +139,7 @@ class StreamDecoder:
     def _final(self) -> list[Chunk]:
         self.done = True
         finish = _finish(self._stop_reason) or ("tool_calls" if self._tools else "stop")
-        usage = _usage(self._counts) if self._usage_seen else None   # None: let the router estimate
+        usage = anthropic_usage(self._counts) if self._usage_seen else None   # None: let the router estimate
         return [Chunk(id=self.id, model=self.model, vendor=self.spec.name, created=self.created,
                       choices=[ChunkChoice(delta=Delta(), finish_reason=finish)], usage=usage)]
 
@@ -184,7 +147,7 @@ class StreamDecoder:
         msg = obj.get("message") or {}
         self.id = msg.get("id") or self.id
         self.model = msg.get("model") or self.model
-        self._usage_seen |= _read_usage(msg.get("usage"), self._counts, self.spec, self.model)
+        self._usage_seen |= read_anthropic_counts(msg.get("usage"), self._counts, spec=self.spec, model=self.model)
         return [self._chunk({"role": "assistant"})]
 
     def _block_start(self, obj: dict[str, Any]) -> list[Chunk]:
@@ -254,7 +217,7 @@ class StreamDecoder:
         reason = (obj.get("delta") or {}).get("stop_reason")
         if reason is not None:
             self._stop_reason = reason
-        self._usage_seen |= _read_usage(obj.get("usage"), self._counts, self.spec, self.model)
+        self._usage_seen |= read_anthropic_counts(obj.get("usage"), self._counts, spec=self.spec, model=self.model)
         return []
 
     def _message_stop(self, obj: dict[str, Any]) -> list[Chunk]:
@@ -277,3 +240,16 @@ StreamDecoder._HANDLERS = {
     "error": StreamDecoder._error,
     "ping": StreamDecoder._ping,
 }
+
+
+class AnthropicMessagesCodec:
+    """This module as a `vendors.wires.Codec`; an error reply is the same envelope the other wire reads."""
+
+    wire = Wire.ANTHROPIC_MESSAGES
+    encode_request = staticmethod(encode_request)
+    decode_response = staticmethod(decode_response)
+    stream_decoder = StreamDecoder
+    decode_error = staticmethod(_decode_error)
+
+
+CODEC: Codec = AnthropicMessagesCodec()

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vendors.errors import MalformedResponseError, ServiceUnavailableError
-from vendors.spec import RequestContext, VendorSpec
+from vendors.spec import RequestContext, VendorSpec, Wire
 from vendors.types import (
     ChatRequest,
     Chunk,
@@ -17,11 +17,12 @@ from vendors.types import (
     Response,
     Usage,
 )
+from vendors.wires import Codec
 from vendors.wires.envelope import decode_error
 from vendors.wires.reasoning import ReasoningStream, ThinkSplitter, split_think
 from vendors.wires.usage import parse_usage
 
-__all__ = ["StreamDecoder", "decode_response", "encode_request"]
+__all__ = ["CODEC", "StreamDecoder", "decode_response", "encode_request"]
 
 _FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "content_filter": "content_filter",
            "function_call": "tool_calls", "eos": "stop", "end_turn": "stop",
@@ -311,3 +312,16 @@ def _delta_call(raw: Any, position: int) -> dict[str, Any]:
 
 _validate_chunk = Chunk.model_validate
 _validate_response = Response.model_validate
+
+
+class OpenAIChatCodec:
+    """This module as a `vendors.wires.Codec`."""
+
+    wire = Wire.OPENAI_CHAT
+    encode_request = staticmethod(encode_request)
+    decode_response = staticmethod(decode_response)
+    stream_decoder = StreamDecoder
+    decode_error = staticmethod(decode_error)
+
+
+CODEC: Codec = OpenAIChatCodec()

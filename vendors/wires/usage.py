@@ -1,4 +1,4 @@
-"""Read a wire's usage object into Usage, refusing numbers that are not token counts (VENDORS.md §7.4)."""
+"""The one usage parser: a wire's usage object into Usage, refusing numbers that are not token counts (§7.4)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from vendors.errors import MalformedResponseError
 from vendors.spec import VendorSpec
 from vendors.types import Usage
 
-__all__ = ["parse_usage"]
+__all__ = ["anthropic_usage", "parse_usage", "read_anthropic_counts"]
+
+# Anthropic Messages usage keys; input_tokens excludes cache reads and writes (§7.4).
+_ANTHROPIC_KEYS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
 
 
 def parse_usage(raw: Any, *, spec: VendorSpec, model: str, stream: bool = False) -> Usage | None:
@@ -45,15 +48,42 @@ def parse_usage(raw: Any, *, spec: VendorSpec, model: str, stream: bool = False)
 
 
 def _anthropic_style(raw: Mapping[str, Any], spec: VendorSpec, model: str) -> Usage:
-    read = _count(raw.get("cache_read_input_tokens", 0), "cache_read_input_tokens", spec, model)
-    write = _count(raw.get("cache_creation_input_tokens", 0), "cache_creation_input_tokens", spec, model)
-    prompt = _count(raw.get("input_tokens", 0), "input_tokens", spec, model) + read + write
-    completion = _count(raw.get("output_tokens", 0), "output_tokens", spec, model)
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
-                 cached_tokens=read, cache_write_tokens=write)
+    counts: dict[str, int] = {}
+    read_anthropic_counts(raw, counts, spec=spec, model=model)
+    return anthropic_usage(counts)
+
+
+def read_anthropic_counts(raw: Any, counts: dict[str, int], *, spec: VendorSpec, model: str) -> bool:
+    """Copy the Anthropic-style counts present in `raw` into `counts` (a stream updates them); True if any."""
+    if raw is None:
+        return False
+    if not isinstance(raw, Mapping):
+        raise MalformedResponseError("usage is not an object", vendor=spec.name, model=model)
+    seen = False
+    for key in _ANTHROPIC_KEYS:
+        value = raw.get(key)
+        if value is not None:   # compatible servers send null for cache fields they do not track
+            counts[key] = _count(value, key, spec, model)
+            seen = True
+    details = raw.get("output_tokens_details")
+    if isinstance(details, Mapping) and details.get("thinking_tokens") is not None:
+        counts["thinking_tokens"] = _count(details["thinking_tokens"], "thinking_tokens", spec, model)
+    return seen
+
+
+def anthropic_usage(counts: Mapping[str, int]) -> Usage:
+    """Usage from Anthropic-style counts: prompt_tokens includes cache reads and writes, as OpenAI's does."""
+    read = counts.get("cache_read_input_tokens", 0)
+    write = counts.get("cache_creation_input_tokens", 0)
+    prompt = counts.get("input_tokens", 0) + read + write
+    output = counts.get("output_tokens", 0)
+    return Usage(prompt_tokens=prompt, completion_tokens=output, total_tokens=prompt + output,
+                 cached_tokens=read, cache_write_tokens=write,
+                 reasoning_tokens=min(counts.get("thinking_tokens", 0), output))
 
 
 def _count(value: Any, name: str, spec: VendorSpec, model: str) -> int:
+    """A token count: a non-negative int, or a float only if integral (12.0); None reads as 0."""
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int | float):

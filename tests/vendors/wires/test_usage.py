@@ -171,3 +171,25 @@ def test_parsed_usage_is_consistent(prompt: int, completion: int, cached: int, r
     u = usage(raw, MINIMAX)
     assert u.total_tokens == u.prompt_tokens + u.completion_tokens
     assert 0 <= u.cached_tokens <= u.prompt_tokens and 0 <= u.reasoning_tokens <= u.completion_tokens
+
+
+def test_anthropic_counts_take_integral_floats_and_thinking_tokens() -> None:
+    # One parser for both Anthropic paths: the Messages codec and an Anthropic-style object on the OpenAI wire.
+    raw = {"input_tokens": 12.0, "output_tokens": 9, "cache_read_input_tokens": 3.0,
+           "output_tokens_details": {"thinking_tokens": 6.0}}
+    via_messages = anthropic_messages.decode_response(
+        {"id": "m", "type": "message", "role": "assistant", "content": [], "stop_reason": "end_turn", "usage": raw},
+        ANTHROPIC, model="claude-sonnet-4-6").usage
+    via_openai_wire = usage(raw, MINIMAX)
+    for u in (via_messages, via_openai_wire):
+        assert (u.prompt_tokens, u.completion_tokens, u.cached_tokens, u.reasoning_tokens) == (15, 9, 3, 6)
+
+
+@pytest.mark.parametrize("value", [12.5, float("nan"), -1, "12", True])
+def test_anthropic_counts_refuse_what_is_not_a_count(value: Any) -> None:
+    body = {"id": "m", "type": "message", "role": "assistant", "content": [], "stop_reason": "end_turn",
+            "usage": {"input_tokens": value, "output_tokens": 1}}
+    with pytest.raises(MalformedResponseError, match="input_tokens"):
+        anthropic_messages.decode_response(body, ANTHROPIC, model="claude-sonnet-4-6")
+    with pytest.raises(MalformedResponseError, match="input_tokens"):
+        usage({"input_tokens": value, "output_tokens": 1}, MINIMAX)
