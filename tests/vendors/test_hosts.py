@@ -8,7 +8,6 @@ import vendors
 from router.resolve import resolve
 from vendors.errors import ConfigError
 from vendors.registry import all_specs, detect_region
-from vendors.specs import deepseek
 
 KEY = "sk-api-hosts-0123456789"
 
@@ -172,37 +171,6 @@ def test_non_strings_detect_nothing(value: object) -> None:
 def test_trailing_dot_and_case_are_the_same_host() -> None:
     assert detected("https://api.deepseek.com./v1") == "deepseek"
     assert detected("HTTPS://Api.DeepSeek.COM/v1") == "deepseek"
-
-
-# Rows 58-61: the DeepSeek beta URL (vendors.specs.deepseek.beta_chat_url).
-@pytest.mark.parametrize(("url", "want"), [
-    ("https://api.deepseek.com/chat/completions", "https://api.deepseek.com/beta/chat/completions"),
-    ("https://api.deepseek.com/v1/chat/completions?trace=1", "https://api.deepseek.com/beta/chat/completions"),
-    ("https://sg.deepseek.com:8443/v1/chat/completions", "https://sg.deepseek.com:8443/beta/chat/completions"),
-    ("https://gateway.example/v1/chat/completions", ""),
-    ("https://deepseek.com/chat/completions", ""),
-    ("not-a-url", ""),
-])
-def test_rows_58_61_deepseek_beta_url(url: str, want: str) -> None:
-    assert deepseek.beta_chat_url(url) == want
-
-
-# Rows 62-63: which official DeepSeek ids take image parts (vendors.specs.deepseek.allows_vision).
-@pytest.mark.parametrize(("base", "model", "want"), [
-    ("https://api.deepseek.com", "deepseek-v4-flash-vision-exp", True),
-    ("https://api.deepseek.com/anthropic", "deepseek-v4-flash-vision-exp", True),
-    ("https://eu.deepseek.com/v1", "deepseek-v4-flash-vision-exp", True),
-    ("https://api.deepseek.com", "deepseek-flash", True),
-    ("https://api.deepseek.com", "deepseek-v4-flash", True),
-    ("https://api.deepseek.com", "deepseek-v4.1-flash-expires-on-0910", True),
-    ("https://api.deepseek.com", " DEEPSEEK-V4-FLASH-VISION-EXP ", True),
-    ("https://api.deepseek.com", "deepseek/deepseek-v4-flash-vision-exp", True),
-    ("https://api.deepseek.com", "deepseek-v4-pro", False),
-    ("https://api.deepseek.com", "deepseek-v5-vision", False),
-    ("https://gateway.example/v1", "deepseek-v4-flash-vision-exp", False),
-])
-def test_rows_62_63_deepseek_vision(base: str, model: str, want: bool) -> None:
-    assert deepseek.allows_vision(base, model) is want
 
 
 # Rows 64-65: a bare model name plus a vendor base URL selects that vendor (the "flag" Reasonix sets).

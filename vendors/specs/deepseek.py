@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from vendors.effort import (
     EffortProfile,
@@ -13,31 +12,10 @@ from vendors.effort import (
     switch_and_reasoning_effort,
     use,
 )
-from vendors.hosts import host_matches, hostname
 from vendors.spec import Caps, Quirks, VendorSpec, Wire, anthropic_surface, openai_surface
 
 _HOSTS = frozenset({"api.deepseek.com"})
 _APEXES = frozenset({"deepseek.com"})  # *.deepseek.com; the bare apex is the website (§2.1)
-# Official ids that take image parts (Reasonix IsOfficialDeepSeekImageModel, VENDORS.md §7.1 rows 62-63).
-_VISION_MODELS = frozenset({"deepseek-v4-flash-vision-exp", "deepseek-flash", "deepseek-v4-flash",
-                            "deepseek-v4.1-flash-expires-on-0910"})
-
-
-def beta_chat_url(chat_url: str) -> str:
-    """The beta endpoint (chat-prefix completion, strict tools) for a DeepSeek-hosted chat URL, else "".
-
-    Only derived from a URL DeepSeek hosts, so a custom gateway is never bypassed (§2.1, §7.1 rows 58-61).
-    """
-    if not host_matches(hostname(chat_url), _HOSTS, _APEXES):
-        return ""
-    parts = urlsplit(chat_url.strip())
-    return urlunsplit((parts.scheme, parts.netloc, "/beta/chat/completions", "", ""))
-
-
-def allows_vision(base_url: str, model: str) -> bool:
-    """True when the official DeepSeek endpoint accepts image parts for `model` (§2.3, §7.1 rows 62-63)."""
-    bare = model.strip().rsplit("/", 1)[-1].lower()
-    return host_matches(hostname(base_url), _HOSTS, _APEXES) and bare in _VISION_MODELS
 
 
 def error_code(status: int, code: int | str | None, message: str) -> tuple[Any, str | None, float | None] | None:
