@@ -22,6 +22,7 @@ class Ctx:
     chunk_words: int = 3
     fingerprint: str | None = None
     request_id: str = ""
+    usage_in_choice: bool = False  # Moonshot: usage inside choices[0] of the finish chunk (§4, Errata)
 
 
 def usage(profile: str, plan: Plan) -> dict[str, Any]:
@@ -99,6 +100,9 @@ class ChunkMaker:
         if self.ctx.fingerprint:
             obj["system_fingerprint"] = self.ctx.fingerprint
         obj["choices"] = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+        if finish is not None and self.ctx.usage_in_choice:
+            # platform.moonshot.cn streaming guide: the last chunk carries usage inside the choice.
+            obj["choices"][0]["usage"] = usage(self.ctx.profile, self.plan)
         if self.ctx.include_usage:
             obj["usage"] = None  # OpenAI/DeepSeek: null on every chunk but the usage chunk (§2.4)
         return Event.json(obj, final=final)

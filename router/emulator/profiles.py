@@ -194,8 +194,11 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "content_as_parts": False,  # MiniMax: message.content as [{"type":"text","text":...}]
     "token_plan": True,  # MiniMax: sk-cp- keys on *-highspeed models get 2056 (§1.2)
     "strict_models": False,  # MiniMax: unknown model names get 2013
+    # Streams: usage inside choices[0] of the finish chunk (on for moonshot, as its streaming guide shows);
+    # with include_usage a top-level usage chunk follows too (the duplicate a 2026-08-31 capture saw).
+    "usage_in_choice": False,
 }
-PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {"compatible": {"keepalive": True}}
+PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {"compatible": {"keepalive": True}, "moonshot": {"usage_in_choice": True}}
 _CHOICES = {
     "split": ("event", "random"),
     "stream_usage": ("honour", "never"),

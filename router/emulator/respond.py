@@ -131,6 +131,7 @@ def _wire(state: State, call: Call, plan: Plan, opts: dict[str, Any], stream: bo
         chunk_words=words,
         fingerprint=f"fp_{d[32:42]}" if call.profile.fingerprint else None,
         request_id=d[:20],
+        usage_in_choice=opts["usage_in_choice"],
     )
     if stream:
         return list(openai_wire.stream_events(octx, plan))

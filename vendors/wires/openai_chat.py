@@ -201,8 +201,8 @@ def _created(body: Mapping[str, Any]) -> int:
 class StreamDecoder:
     """Turns `data:` payloads of a chat.completion.chunk stream into Chunks."""
 
-    __slots__ = ("_created", "_details_sent", "_id", "_model", "_reasoning", "_seen_finish", "_spec", "_think", "done",
-                 "model")
+    __slots__ = ("_created", "_details_sent", "_id", "_model", "_per_choice", "_reasoning", "_seen_finish", "_spec",
+                 "_think", "done", "model")
 
     def __init__(self, spec: VendorSpec, *, model: str) -> None:
         self._spec = spec
@@ -214,6 +214,7 @@ class StreamDecoder:
         self._reasoning = ReasoningStream() if spec.quirks.reasoning_details or spec.quirks.think_tags else None
         self._seen_finish = False
         self._details_sent = False
+        self._per_choice: dict[Any, Usage] = {}
         self.done = False
 
     def feed(self, event: str, data: str) -> list[Chunk]:
@@ -234,13 +235,39 @@ class StreamDecoder:
             self._model = str(obj.get("model") or self.model)
             created = obj.get("created")
             self._created = created if isinstance(created, int) else int(time.time())
-        choices = [self._choice(raw) for raw in obj.get("choices") or () if isinstance(raw, dict)]
+        raw_choices = [raw for raw in obj.get("choices") or () if isinstance(raw, dict)]
+        choices = [self._choice(raw) for raw in raw_choices]
         usage = parse_usage(obj.get("usage"), spec=self._spec, model=self.model, stream=True)
+        if usage is None:
+            usage = self._choice_usage(raw_choices)
         if not choices and usage is None:
             return []
         # One nested validation per chunk: cheaper than building Delta, ChunkChoice and Chunk one by one.
         return [_validate_chunk({"id": self._id, "created": self._created, "model": self._model,
                                  "vendor": self._spec.name, "choices": choices, "usage": usage})]
+
+    def _choice_usage(self, raw_choices: list[dict[str, Any]]) -> Usage | None:
+        """Moonshot/Kimi put usage inside choices[i] of the finish chunk (platform.moonshot.cn streaming guide).
+
+        Per choice when n > 1: the prompt is counted once, the completions added up [INF]. A top-level usage,
+        when one also comes, replaces this one (the Accumulator keeps the last), so nothing is counted twice.
+        """
+        seen = False
+        for raw in raw_choices:
+            found = parse_usage(raw.get("usage"), spec=self._spec, model=self.model, stream=True)
+            if found is not None:
+                self._per_choice[raw.get("index", 0)] = found
+                seen = True
+        if not seen:
+            return None
+        parts = list(self._per_choice.values())
+        if len(parts) == 1:
+            return parts[0]
+        prompt = max(u.prompt_tokens for u in parts)
+        completion = sum(u.completion_tokens for u in parts)
+        return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
+                     cached_tokens=max(u.cached_tokens for u in parts),
+                     reasoning_tokens=sum(u.reasoning_tokens for u in parts))
 
     def _choice(self, raw: dict[str, Any]) -> dict[str, Any]:
         delta_raw = raw.get("delta") or {}

@@ -142,3 +142,61 @@ def test_quota_exceeded_is_insufficient_balance_not_a_retryable_rate_limit() -> 
                       "message": "Your account is suspended due to insufficient balance"}}
     err = decode_error(429, body, {}, get("moonshot"), model="kimi-k2.6")
     assert type(err) is e.InsufficientBalanceError and not err.retryable
+
+
+# ── usage inside choices[0] of the finish chunk (platform.moonshot.cn streaming guide; VENDORS.md Errata) ──
+def _raw_stream(emu: Emulator, **kw: Any) -> list[dict[str, Any]]:
+    """The chunks the emulator sends for this request, read with the openai SDK (the emulator's own wire)."""
+    import openai
+
+    client = openai.OpenAI(base_url=emu.base_url("moonshot"), api_key=KEY, max_retries=0)
+    try:
+        return [c.model_dump() for c in client.chat.completions.create(model="kimi-k2.6", messages=HI, stream=True,
+                                                                      **kw)]
+    finally:
+        client.close()
+
+
+def test_usage_inside_the_choice_is_read_as_reported(emu: Emulator) -> None:
+    plain = call(emu, model="kimi-k2.6").usage
+    raw = _raw_stream(emu, stream_options={"include_usage": False})
+    assert raw[-1]["usage"] is None and raw[-1]["choices"][0]["usage"]["prompt_tokens"] == plain.prompt_tokens
+    emu.clear()
+    s = call(emu, model="kimi-k2.6", stream=True, stream_options={"include_usage": False})
+    chunks = list(s)
+    assert emu.last_request("moonshot").body["stream_options"] == {"include_usage": False}
+    usage = s.response.usage
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.estimated) == (
+        plain.prompt_tokens, plain.completion_tokens, False)
+    assert chunks[-1].usage == usage and chunks[-1].choices[0].finish_reason == "stop"
+    assert s.response.cost is not None and not s.response.cost.estimated
+
+
+def test_usage_in_the_choice_and_at_the_top_is_counted_once(emu: Emulator) -> None:
+    plain = call(emu, model="kimi-k2.6").usage
+    raw = _raw_stream(emu, stream_options={"include_usage": True})
+    assert raw[-2]["choices"][0]["usage"]["completion_tokens"] == raw[-1]["usage"]["completion_tokens"]
+    emu.clear()
+    s = call(emu, model="kimi-k2.6", stream=True)
+    list(s)
+    usage = s.response.usage
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (
+        plain.prompt_tokens, plain.completion_tokens, plain.total_tokens)   # overwritten, never added
+    assert s.response.cost.total == call(emu, model="kimi-k2.6").cost.total
+
+
+def test_per_choice_usage_counts_the_prompt_once() -> None:
+    import json
+
+    from vendors.wires.openai_chat import StreamDecoder
+
+    decoder = StreamDecoder(vendors.get("moonshot"), model="kimi-k2.6")
+
+    def finish(index: int, completion: int) -> str:
+        usage = {"prompt_tokens": 19, "completion_tokens": completion, "total_tokens": 19 + completion}
+        return json.dumps({"id": "c", "choices": [{"index": index, "delta": {}, "finish_reason": "stop",
+                                                   "usage": usage}]})
+
+    assert decoder.feed("", finish(0, 13))[0].usage.total_tokens == 32
+    last = decoder.feed("", finish(1, 7))[0].usage
+    assert (last.prompt_tokens, last.completion_tokens, last.total_tokens) == (19, 20, 39)
