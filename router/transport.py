@@ -8,12 +8,41 @@ from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 
-from vendors.errors import APIConnectionError, APITimeoutError, FareboxError
+from vendors.errors import APIConnectionError, APITimeoutError, FareboxError, MalformedResponseError, RedirectError
+from vendors.secrets import redact_url
+from vendors.wires import sse
 
-__all__ = ["ByteStream", "Transport", "aclose_all", "connection_error", "for_running_loop"]
+__all__ = ["ByteStream", "Transport", "aclose_all", "configure", "connection_error", "for_running_loop", "limits"]
 
-DEFAULT_TIMEOUT = 600.0
-CONNECT_TIMEOUT = 15.0
+# Defaults when a call gives no `timeout` (README "Timeouts"): seconds to connect; longest silence of a
+# stream (before its first byte and between chunks); the whole of a plain reply per attempt (a plain
+# reply legitimately sends nothing until the model is done, so it has no shorter read limit).
+_limits: dict[str, float | None] = {"connect_timeout": 10.0, "read_timeout": 120.0, "timeout": 600.0}
+
+
+def configure(*, connect_timeout: float | None = None, read_timeout: float | None = None,
+              timeout: float | None = None, max_line_bytes: int | None = None,
+              max_event_bytes: int | None = None) -> dict[str, float | int | None]:
+    """Set process-wide transport defaults (None keeps one); returns them all.
+
+    `max_line_bytes` / `max_event_bytes` cap an SSE line and event; `max_event_bytes` caps a JSON body too.
+    """
+    for name, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout),
+                        ("timeout", timeout)):
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                from vendors.errors import ConfigError
+
+                raise ConfigError(f"{name} must be a number of seconds > 0, got {value!r}")
+            _limits[name] = float(value)
+    sse.set_limits(line=max_line_bytes, event=max_event_bytes)
+    return limits()
+
+
+def limits() -> dict[str, float | int | None]:
+    """The transport defaults in force (timeouts in seconds, sizes in bytes)."""
+    line, event = sse.get_limits()
+    return {**_limits, "max_line_bytes": line, "max_event_bytes": event}
 
 _transports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Transport] = weakref.WeakKeyDictionary()
 
@@ -30,12 +59,16 @@ class Transport:
 
     async def post(self, url: str, headers: Mapping[str, str], body: bytes, *, timeout: float | None,
                    vendor: str, model: str) -> tuple[int, Mapping[str, str], bytes]:
-        """POST and read the whole reply: (status, headers, body bytes)."""
-        total = timeout or DEFAULT_TIMEOUT
-        client_timeout = aiohttp.ClientTimeout(total=total, connect=min(CONNECT_TIMEOUT, total))
+        """POST and read the whole reply: (status, headers, body bytes); `timeout` bounds the attempt."""
+        total = timeout or _limits["timeout"]
+        client_timeout = aiohttp.ClientTimeout(total=total, sock_connect=min(_limits["connect_timeout"], total))
         try:
-            async with self.session.post(url, data=body, headers=headers, timeout=client_timeout) as resp:
-                data = await resp.read()
+            # Never follow a redirect: aiohttp would carry x-api-key (and the prompt) to the new host.
+            async with self.session.post(url, data=body, headers=headers, timeout=client_timeout,
+                                         allow_redirects=False) as resp:
+                if 300 <= resp.status < 400:
+                    raise redirect_error(resp, vendor=vendor, model=model)
+                data = await _read_capped(resp, vendor=vendor, model=model)
                 return resp.status, resp.headers, data
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise connection_error(exc, vendor=vendor, model=model) from exc
@@ -43,10 +76,15 @@ class Transport:
     async def open(self, url: str, headers: Mapping[str, str], body: bytes, *, timeout: float | None,
                    vendor: str, model: str) -> ByteStream:
         """POST for a stream: the reply once headers arrived; `timeout` bounds each wait for bytes."""
-        idle = timeout or DEFAULT_TIMEOUT
-        client_timeout = aiohttp.ClientTimeout(total=None, connect=min(CONNECT_TIMEOUT, idle), sock_read=idle)
+        idle = timeout or _limits["read_timeout"]
+        client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(_limits["connect_timeout"], idle),
+                                               sock_read=idle)
         try:
-            resp = await self.session.post(url, data=body, headers=headers, timeout=client_timeout)
+            resp = await self.session.post(url, data=body, headers=headers, timeout=client_timeout,
+                                           allow_redirects=False)
+            if 300 <= resp.status < 400:
+                resp.close()
+                raise redirect_error(resp, vendor=vendor, model=model)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise connection_error(exc, vendor=vendor, model=model) from exc
         return ByteStream(resp, vendor=vendor, model=model)
@@ -70,7 +108,7 @@ class ByteStream:
     async def read(self) -> bytes:
         """The whole (remaining) body."""
         try:
-            return await self._resp.read()
+            return await _read_capped(self._resp, vendor=self._vendor, model=self._model)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise connection_error(exc, vendor=self._vendor, model=self._model) from exc
 
@@ -92,6 +130,34 @@ class ByteStream:
     def close(self) -> None:
         """Drop the connection: unread bytes mean it cannot be reused."""
         self._resp.close()
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, *, vendor: str, model: str) -> bytes:
+    cap = sse.get_limits()[1]
+    if resp.content_length is not None and resp.content_length > cap:
+        raise _too_big(resp, cap, vendor=vendor, model=model)
+    data = bytearray()
+    async for piece in resp.content.iter_any():
+        data += piece
+        if len(data) > cap:
+            raise _too_big(resp, cap, vendor=vendor, model=model)
+    return bytes(data)
+
+
+def _too_big(resp: aiohttp.ClientResponse, cap: int, *, vendor: str, model: str) -> MalformedResponseError:
+    resp.close()
+    return MalformedResponseError(f"the reply body is larger than {cap} bytes (max_event_bytes); not read further",
+                                  vendor=vendor, model=model, status_code=resp.status)
+
+
+def redirect_error(resp: aiohttp.ClientResponse, *, vendor: str, model: str) -> RedirectError:
+    """A 3xx as an error naming where it pointed (without user-info); the request was not sent there."""
+    location = redact_url(resp.headers.get("Location", ""))[:300] or None
+    where = f" to {location}" if location else " (no Location)"
+    return RedirectError(f"the base URL answered {resp.status}, a redirect{where}; Farebox does not follow "
+                         "redirects, since the request carries the API key", vendor=vendor, model=model,
+                         status_code=resp.status, location=location,
+                         hint="if that address is the vendor's, set base_url to it")
 
 
 def connection_error(exc: BaseException, *, vendor: str, model: str) -> FareboxError:

@@ -17,6 +17,7 @@
     ├── APITimeoutError                  an attempt ran out of time (retryable)
     ├── ServiceUnavailableError          5xx, 529 overloaded (retryable)
     ├── APIConnectionError               connect/reset/DNS failure (retryable)
+    │   └── RedirectError                a 3xx reply: never followed with a key (not retried; falls back)
     ├── MalformedResponseError           a reply that does not parse, a stream cut short
     └── AllDeploymentsFailedError        every deployment and fallback failed (.attempts)
 
@@ -49,6 +50,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "ServiceUnavailableError",
     "UnsupportedParamError",
 ]
@@ -181,6 +183,19 @@ class APIConnectionError(FareboxError):
     """The connection could not be made or was cut."""
 
     retryable = True
+
+
+class RedirectError(APIConnectionError):
+    """The base URL answered with a redirect (3xx). Farebox never follows one: the request carries the key.
+
+    `location` is the target it named (user-info removed). Not retried: the same URL redirects again.
+    """
+
+    retryable = False
+
+    def __init__(self, message: str, *, location: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.location = redact(location) if location else None
 
 
 class MalformedResponseError(FareboxError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 
-__all__ = ["mask_key", "redact", "register_secret"]
+__all__ = ["mask_key", "redact", "redact_url", "register_secret"]
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
@@ -29,6 +29,16 @@ def redact(text: str) -> str:
     if pattern is None or not text:
         return text
     return pattern.sub(lambda m: mask_key(m.group(0)), text)
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#@\s]*)@")
+
+
+def redact_url(text: str) -> str:
+    """`text` with the user-info of every URL in it (`https://user:key@host`) replaced, and keys redacted."""
+    if "@" in text:
+        text = _USERINFO.sub(lambda m: f"{m.group('scheme')}…@", text)
+    return redact(text)
 
 
 def mask_key(key: str) -> str:

@@ -26,6 +26,8 @@ class Fault:
     - ``truncate_after_chunks``: end the stream cleanly after N chunks, before any finish_reason
       and without ``[DONE]`` / ``message_stop``.
     - ``malformed``: non-stream → HTTP 200 with a broken JSON body; stream → one chunk of broken JSON.
+    - ``redirect_to``: answer with a redirect (``status``, default 307; 301/302/303/307/308) whose
+      ``Location`` is this origin (or URL prefix) followed by the request's own path and query.
     - ``error_after_chunks``: after N chunks send an in-stream error (Anthropic ``event: error``
       with overloaded_error for 529 / api_error otherwise; OpenAI surfaces a ``data: {"error":…}``
       chunk) and close. ``status`` picks the error kind (default 529 Anthropic, 500 OpenAI). On a
@@ -52,6 +54,7 @@ class Fault:
     malformed: bool = False
     http200_base_resp: int | None = None
     error_after_chunks: int | None = None
+    redirect_to: str | None = None
 
     def __post_init__(self) -> None:
         if self.times == 0 or self.times < -1:
@@ -60,6 +63,8 @@ class Fault:
             raise ValueError("Fault.surface must be None, 'openai' or 'anthropic'")
         if self.status is not None and not 100 <= self.status <= 599:
             raise ValueError("Fault.status must be an HTTP status code")
+        if self.redirect_to is not None and self.status not in (None, 301, 302, 303, 307, 308):
+            raise ValueError("Fault.redirect_to takes status 301, 302, 303, 307 or 308")
         for name in ("reset_after_chunks", "truncate_after_chunks", "error_after_chunks"):
             value = getattr(self, name)
             if value is not None and value < 0:
@@ -68,6 +73,8 @@ class Fault:
     @property
     def replaces_answer(self) -> bool:
         """True when the fault answers instead of the normal response (before any stream)."""
+        if self.redirect_to is not None:
+            return False
         return (self.status is not None or self.vendor_code is not None) and self.error_after_chunks is None
 
     def matches(self, vendor: str, model: str | None, surface: str) -> bool:

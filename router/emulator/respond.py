@@ -165,6 +165,10 @@ async def answer(request: web.Request, state: State, call: Call) -> web.StreamRe
     headers = {"request-id" if call.surface == "anthropic" else "x-request-id": rid, **_fault_headers(fault)}
     if fault is not None and fault.delay_s > 0:
         await asyncio.sleep(fault.delay_s)
+    if fault is not None and fault.redirect_to is not None:
+        location = fault.redirect_to.rstrip("/") + request.path_qs
+        return web.Response(status=fault.status or 307, headers={**headers, "Location": location},
+                            text="moved", content_type="text/plain")
     if fault is not None and (fault.replaces_answer or (fault.error_after_chunks is not None and not stream)):
         return _fault_error(call, fault, rid, headers)
     if fault is not None and fault.http200_base_resp is not None:

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
-__all__ = ["SSEParser"]
+__all__ = ["SSEParser", "get_limits", "set_limits"]
+
+_MIB = 1024 * 1024
+_limits = [8 * _MIB, 16 * _MIB]  # [max line bytes, max event bytes]: router.transport.configure() sets them
+
+
+def set_limits(*, line: int | None = None, event: int | None = None) -> None:
+    """Process-wide caps on one SSE line and one event's data (bytes); None keeps a cap."""
+    for i, (name, value) in enumerate((("max_line_bytes", line), ("max_event_bytes", event))):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
+            from vendors.errors import ConfigError
+
+            raise ConfigError(f"{name} must be a whole number of bytes >= 1024, got {value!r}")
+        _limits[i] = value
+
+
+def get_limits() -> tuple[int, int]:
+    """(max line bytes, max event bytes) in force."""
+    return _limits[0], _limits[1]
 
 
 class SSEParser:

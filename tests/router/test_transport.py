@@ -1,0 +1,129 @@
+"""The transport: no redirect is followed with a key, default timeouts, reply size caps (real sockets)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import router
+from router import errors
+from router.emulator import Emulator
+from tests.conftest import KEY
+
+HI = [{"role": "user", "content": "Hi"}]
+SURFACES = [("anthropic", "anthropic/claude-sonnet-4-6", None), ("openai", "openai/gpt-5.1", None),
+            ("minimax", "minimax/MiniMax-M3", "anthropic"), ("deepseek", "deepseek/deepseek-chat", "anthropic")]
+
+
+@pytest.fixture(scope="module")
+def other() -> Iterator[Emulator]:
+    """Another origin (its own port): it must never receive anything of ours."""
+    with Emulator.running(seed=5) as server:
+        yield server
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(("profile", "model", "surface"), SURFACES)
+def test_a_redirect_is_an_error_and_nothing_reaches_the_other_origin(
+        emu: Emulator, other: Emulator, status: int, stream: bool, profile: str, model: str, surface: Any) -> None:
+    other.clear()
+    target = other.url.replace("127.0.0.1", "localhost")  # another host, as a real redirect would name
+    emu.fault(redirect_to=target, status=status)
+    with pytest.raises(errors.RedirectError) as info:
+        result = router.completion(model, HI, api_key=KEY, base_url=emu.base_url(profile, surface),
+                                   stream=stream, num_retries=2)
+        list(result) if stream else None
+    exc = info.value
+    assert other.requests == []
+    assert len(emu.requests) == 1  # not retried against the same redirecting target
+    assert target in str(exc) and f"{status}" in str(exc)
+    assert exc.location is not None and exc.location.startswith(target)
+    for text in (str(exc), repr(exc), str(exc.args)):
+        assert KEY not in text
+    assert exc.fallback_ok and not exc.retryable
+
+
+def test_a_redirect_location_with_user_info_is_shown_without_it(emu: Emulator) -> None:
+    emu.fault(redirect_to=f"http://user:{KEY}@localhost:9", status=302)
+    with pytest.raises(errors.RedirectError) as info:
+        router.completion("openai/gpt-5.1", HI, api_key="sk-other-key-1234567", base_url=emu.base_url("openai"),
+                          num_retries=0)
+    assert KEY not in str(info.value) and "localhost:9" in str(info.value)
+
+
+def test_a_redirecting_deployment_falls_back(emu: Emulator, other: Emulator) -> None:
+    other.clear()
+    emu.fault(redirect_to=other.url, status=307, vendor="anthropic")
+    r = router.Router(deployments=[
+        {"alias": "main", "model": "anthropic/claude-sonnet-4-6", "api_key": KEY,
+         "base_url": emu.base_url("anthropic")},
+        {"alias": "spare", "model": "openai/gpt-5.1", "api_key": KEY, "base_url": emu.base_url("openai")},
+    ], fallbacks={"main": ["spare"]}, num_retries=0)
+    resp = r.completion("main", HI)
+    assert resp.vendor == "openai"
+    assert other.requests == []
+
+
+# -- a server that accepts and never answers ------------------------------------------------------------
+
+@pytest.fixture
+async def silent() -> Any:
+    """A raw TCP server on loopback that accepts, reads, and never writes a byte."""
+    import asyncio
+
+    held: list[Any] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        with contextlib.suppress(Exception):
+            while await reader.read(65536):
+                pass
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}/v1"
+    for w in held:
+        w.close()
+    server.close()
+
+
+@pytest.fixture
+def small_defaults() -> Iterator[None]:
+    from router import transport
+
+    saved = transport.limits()
+    transport.configure(connect_timeout=0.5, read_timeout=0.3, timeout=0.6)
+    yield
+    transport.configure(**{k: saved[k] for k in ("connect_timeout", "read_timeout", "timeout")})
+
+
+def test_the_defaults_a_user_expects() -> None:
+    from router import transport
+
+    lim = transport.limits()
+    assert lim["connect_timeout"] == 10 and lim["read_timeout"] == 120 and lim["timeout"] == 600
+    with pytest.raises(errors.ConfigError, match="read_timeout"):
+        transport.configure(read_timeout=0)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_server_that_never_answers_times_out_by_the_defaults(silent: str, small_defaults: None,
+                                                                     stream: bool) -> None:
+    import asyncio
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(errors.APITimeoutError):
+        async with asyncio.timeout(10):  # before the defaults existed the call hung for 600 s
+            result = await router.acompletion("compatible/local-model", HI, api_key=KEY, base_url=silent,
+                                              stream=stream, num_retries=1)
+            if stream:
+                async for _ in result:
+                    pass
+    elapsed = time.perf_counter() - started
+    per_attempt = 0.3 if stream else 0.6
+    assert elapsed < 2 * per_attempt + 1.5  # two attempts (one retry) and the backoff between them
