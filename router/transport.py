@@ -44,6 +44,7 @@ def limits() -> dict[str, float | int | None]:
     line, event = sse.get_limits()
     return {**_limits, "max_line_bytes": line, "max_event_bytes": event}
 
+
 _transports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Transport] = weakref.WeakKeyDictionary()
 
 
