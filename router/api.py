@@ -7,41 +7,45 @@ from typing import Any
 
 from router import loop, retry, tracking
 from router.call import Call
-from router.request import OPENAI_PARAMS, build_request
+from router.params import check, schema_format
+from router.request import build_request
 from router.resolve import Target, resolve
 from vendors.types import Attempt, Response
 
 __all__ = ["acompletion", "completion", "completion_cost", "prepare"]
 
-_NAMED = ("tools", "tool_choice", "response_format", "temperature", "top_p", "max_tokens", "stop", "user")
+# Handled here, not sent as OpenAI parameters.
+_OWN = frozenset({"api_key", "base_url", "region", "wire", "stream", "reasoning_effort", "drop_params",
+                  "num_retries", "timeout", "deadline", "metadata", "extra_body", "extra_headers", "_messages"})
 
 
-def prepare(model: str, messages: Any, *, api_key: str | None = None, base_url: str | None = None,
-            region: str | None = None, wire: str | None = None, stream: bool = False,
-            reasoning_effort: str | None = None,
-            drop_params: bool = False, num_retries: int | None = None, timeout: float | None = None,
-            metadata: dict[str, Any] | None = None, alias: str | None = None, target: Target | None = None,
+def prepare(model: str, messages: Any, *, alias: str | None = None, target: Target | None = None,
             attempts: list[Attempt] | None = None,
             on_attempt: Callable[[Attempt, BaseException | None], None] | None = None,
-            **kwargs: Any) -> Call:
-    """Everything before the network: a Call ready to send, or a typed error."""
-    target = target or resolve(model, base_url=base_url, region=region, api_key=api_key, wire=wire)
-    params: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for key, value in kwargs.items():
-        if key == "extra_body":
-            if value:
-                extra.update(value)
-        elif value is None:
-            continue
-        elif key in _NAMED or key in OPENAI_PARAMS:
-            params[key] = value
-        else:
-            extra[key] = value  # vendor-specific body key, passed verbatim
-    req, dropped, effort = build_request(target, messages, params, extra, effort=reasoning_effort, stream=stream,
-                                         drop_params=drop_params)
-    return Call(target, req, effort=effort, dropped=dropped, timeout=timeout, num_retries=num_retries,
-                metadata=metadata, alias=alias, attempts=attempts, on_attempt=on_attempt)
+            checked: bool = False, **kwargs: Any) -> Call:
+    """Everything before the network: a Call ready to send, or a typed error.
+
+    `checked`: the keyword arguments already went through router.params.check (the Router does it once).
+    """
+    kw = kwargs if checked else check(model, messages, kwargs)
+    get = kw.get
+    target = target or resolve(model, base_url=get("base_url"), region=get("region"), api_key=get("api_key"),
+                               wire=get("wire"))
+    params = {k: v for k, v in kw.items() if k not in _OWN and v is not None}
+    parse_as = None
+    fmt = params.get("response_format")
+    if isinstance(fmt, type):
+        parse_as, params["response_format"] = fmt, schema_format(fmt)
+    extra = dict(get("extra_body") or ())
+    stream = bool(get("stream"))
+    req, dropped, effort = build_request(target, get("_messages", messages), params, extra,
+                                         effort=get("reasoning_effort"), stream=stream,
+                                         drop_params=bool(get("drop_params")))
+    call = Call(target, req, effort=effort, dropped=dropped, timeout=get("timeout"), num_retries=get("num_retries"),
+                metadata=get("metadata"), alias=alias, attempts=attempts, on_attempt=on_attempt,
+                extra_headers=get("extra_headers"))
+    call.parse_as = parse_as
+    return call
 
 
 async def acompletion(model: str, messages: Any, *, stream: bool = False, deadline: float | None = None,
@@ -51,17 +55,19 @@ async def acompletion(model: str, messages: Any, *, stream: bool = False, deadli
     `timeout` bounds each attempt; `deadline` (seconds) bounds the whole call, retries included.
     With tracking on, the call leaves one CallRecord (router.tracking), a stream when it ends.
     """
+    kwargs["stream"], kwargs["deadline"] = stream, deadline
+    kw = check(model, messages, kwargs)
     tracker = tracking.active()
     if tracker is None:
-        return await _run(prepare(model, messages, stream=stream, **kwargs), stream, deadline)
-    trace = tracker.begin(model, kwargs.get("metadata"), stream)
+        return await _run(prepare(model, messages, checked=True, **kw), stream, kw.get("deadline"))
+    trace = tracker.begin(model, kw.get("metadata"), stream)
 
     async def work() -> Any:
-        call = trace.call = prepare(model, messages, stream=stream, **kwargs)
+        call = trace.call = prepare(model, messages, checked=True, **kw)
         if tracker.gated:
             await trace.admit(lambda: _estimate(call, messages, kwargs))
         call.trace = trace
-        return await _run(call, stream, deadline)
+        return await _run(call, stream, kw.get("deadline"))
 
     return await tracking.traced(trace, stream, work)
 
@@ -95,7 +101,15 @@ def completion(model: str, messages: Any, *, stream: bool = False, **kwargs: Any
     return tracking.run_sync(lambda: acompletion(model, messages, **kwargs))
 
 
-def completion_cost(resp: Response) -> Any:
-    """The total cost of a response in USD (Decimal), or None when its model has no price."""
-    cost = getattr(resp, "cost", None)
+def completion_cost(resp: Response | None = None, *, completion_response: Response | None = None) -> Any:
+    """The total cost of a response in USD (Decimal), or None when its model has no price.
+
+    `completion_response=` is LiteLLM's spelling of the same argument.
+    """
+    if (resp is None) == (completion_response is None):
+        from vendors.errors import ConfigError
+
+        raise ConfigError("completion_cost() takes one response: completion_cost(resp) or "
+                          "completion_cost(completion_response=resp)")
+    cost = getattr(resp if resp is not None else completion_response, "cost", None)
     return cost.total if cost is not None else None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from router import costing, retry, transport
+from router.params import encode_body
 from router.resolve import Target
 from vendors.errors import FareboxError, MalformedResponseError
 from vendors.spec import RequestContext, Wire
@@ -35,9 +36,11 @@ class Call:
         "codec",
         "dropped",
         "effort",
+        "headers",
         "metadata",
         "num_retries",
         "on_attempt",
+        "parse_as",
         "req",
         "started",
         "target",
@@ -48,11 +51,14 @@ class Call:
     def __init__(self, target: Target, req: ChatRequest, *, effort: Any, dropped: list[str], timeout: float | None,
                  num_retries: int | None, metadata: dict[str, Any] | None = None, alias: str | None = None,
                  attempts: list[Attempt] | None = None,
-                 on_attempt: Callable[[Attempt, BaseException | None], None] | None = None) -> None:
+                 on_attempt: Callable[[Attempt, BaseException | None], None] | None = None,
+                 extra_headers: Mapping[str, str] | None = None) -> None:
         self.target, self.req, self.effort, self.dropped = target, req, effort, dropped
         self.timeout, self.num_retries, self.metadata, self.alias = timeout, num_retries, metadata, alias
         self.attempts: list[Attempt] = attempts if attempts is not None else []
         self.on_attempt = on_attempt
+        self.headers = {**target.headers, **extra_headers} if extra_headers else target.headers
+        self.parse_as: type[Any] | None = None  # response_format's pydantic class: message.parsed is filled
         self.trace: Any = None  # router.tracking.Trace of the user-level call a stream reports to at its end
         self.codec = codec_for(target.wire)
         ctx = RequestContext(model=target.model, wire=target.wire, region=target.region, stream=req.stream,
@@ -60,7 +66,7 @@ class Call:
         body = self.codec.encode_request(req, target.spec, ctx)
         if target.spec.patch_request is not None:
             body = target.spec.patch_request(body, ctx)
-        self.body = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        self.body = encode_body(body)
         self.started = time.perf_counter()
 
     def record(self, started: float, status: int | None, error: BaseException | None, cost: Any = None) -> None:
@@ -80,7 +86,7 @@ class Call:
         status: int | None = None
         try:
             tp = await transport.for_running_loop()
-            status, headers, raw = await tp.post(t.url, t.headers, self.body, timeout=self.timeout,
+            status, headers, raw = await tp.post(t.url, self.headers, self.body, timeout=self.timeout,
                                                  vendor=t.vendor, model=t.model)
             if status >= 400:
                 raise self.codec.decode_error(status, raw, headers, t.spec, model=t.model)
@@ -113,4 +119,17 @@ class Call:
         resp.effort = self.effort.as_dict() if self.effort is not None else None
         resp.dropped_params = list(self.dropped)
         resp.alias = self.alias
+        if self.parse_as is not None:
+            _parse(resp, self.parse_as)
         return resp
+
+
+def _parse(resp: Response, model: type[Any]) -> None:
+    """message.parsed: the reply validated against response_format's pydantic class (left None if it fails)."""
+    for choice in resp.choices:
+        text = choice.message.content
+        if text:
+            try:
+                choice.message.parsed = model.model_validate_json(text)
+            except ValueError:
+                choice.message.parsed = None

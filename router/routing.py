@@ -15,6 +15,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, Vali
 
 from router import loop, retry, tracking
 from router.api import prepare
+from router.params import check
 from router.tracking.budgets import Budget, Budgets, Period
 from vendors.errors import (
     AllDeploymentsFailedError,
@@ -211,7 +212,9 @@ class Router:
         if model not in self._groups:
             from router.api import acompletion
 
+            self._known_model(model)
             return await acompletion(model, messages, stream=stream, **kwargs)
+        kwargs = check(model, messages, {**kwargs, "stream": stream})
         deadline = kwargs.pop("deadline", None) or self.config.deadline
         tracker = tracking.active()
         if tracker is None:
@@ -233,6 +236,16 @@ class Router:
                         deadline: float | None, trace: Any) -> Any:
         return await retry.within(deadline, self._route(alias, messages, stream, kwargs, trace),
                                   what=" before any deployment answered", model=alias)
+
+    def _known_model(self, model: str) -> None:
+        """A name that is not an alias must be a model Farebox knows; the error lists this Router's aliases."""
+        from vendors.catalogue import split_model
+
+        try:
+            split_model(model)
+        except ConfigError as exc:
+            raise ConfigError(f"{model!r} is not an alias of this Router (aliases: {', '.join(self._groups)}) "
+                              f"nor a known model: {exc.message}") from None
 
     def _estimate(self, alias: str, messages: Any, kwargs: Mapping[str, Any]) -> Decimal:
         """For budgets: the dearest priced deployment of the alias (the one that answers is not known yet)."""
@@ -283,14 +296,17 @@ class Router:
         options.setdefault("timeout", self.config.timeout)
         if dep.reasoning_effort is not None:
             options.setdefault("reasoning_effort", dep.reasoning_effort)
+        for name in ("base_url", "region", "wire"):
+            if getattr(dep, name) is not None:
+                options[name] = getattr(dep, name)
+        if dep.api_key is not None:
+            options["api_key"] = dep.api_key.get_secret_value()
         started = time.perf_counter()
         if trace is not None:
             trace.tries += 1
             trace.deployment = dep.label
         try:
-            call = prepare(dep.model, messages, api_key=dep.api_key.get_secret_value() if dep.api_key else None,
-                           base_url=dep.base_url, region=dep.region, wire=dep.wire, stream=stream, alias=group,
-                           attempts=attempts, **options)
+            call = prepare(dep.model, messages, alias=group, attempts=attempts, checked=True, **options)
         except ConfigError as exc:
             attempts.append(Attempt(vendor=exc.vendor or "", model=dep.model, base_url=dep.base_url or "",
                                     error=type(exc).__name__, message=str(exc), alias=group, deployment=dep.label))

@@ -49,6 +49,8 @@ class Message(_Model):
     thinking_blocks: list[dict[str, Any]] | None = None
     # MiniMax reasoning_details as received, for replay on the OpenAI-compatible surface.
     reasoning_details: list[dict[str, Any]] | None = None
+    # response_format given as a pydantic class: the validated object (never sent back in a request).
+    parsed: Any = Field(default=None, exclude=True)
 
     def to_request(self) -> dict[str, Any]:
         """This message as a request `messages` entry."""
