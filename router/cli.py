@@ -1,4 +1,4 @@
-"""`python -m router` / `farebox`: demo, complete, models, price, effort, spend, emulator."""
+"""`python -m router` / `farebox`: demo, complete, models, price, effort, spend, emulator, serve, keys."""
 
 from __future__ import annotations
 
@@ -173,6 +173,97 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo()
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from router.gateway import server
+
+    if (args.config is None) == (not args.demo):
+        print("error: give --config FILE or --demo", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    where = f"http://{args.host}:{args.port}"
+    if args.demo:
+        from router.emulator import Emulator
+
+        with Emulator.running() as emu:
+            banner = (f"Farebox gateway (demo, vendors emulated at {emu.url}) on {where}\n"
+                      f"  models: smart (falls back to cheap), cheap, claude; master key: {server.DEMO_MASTER_KEY}\n"
+                      f"  try: curl {where}/v1/chat/completions -H 'Authorization: Bearer {server.DEMO_MASTER_KEY}'"
+                      " -H 'Content-Type: application/json' -d '{\"model\":\"smart\",\"messages\":"
+                      "[{\"role\":\"user\",\"content\":\"Hi\"}]}'\n"
+                      f"  dashboard: {where}/dashboard?token={server.DEMO_MASTER_KEY}")
+            if args.workers > 1:
+                print(banner, flush=True)
+                return server.run_workers(None, emu.url, host=args.host, port=args.port, workers=args.workers,
+                                          ledger=args.ledger)
+            from router.gateway.settings import GatewaySettings
+
+            settings = GatewaySettings(master_key=server.DEMO_MASTER_KEY, ledger=args.ledger)
+            server.run(server.demo_router(emu.url), settings, host=args.host, port=args.port, banner=banner)
+        return 0
+    if args.workers > 1:
+        print(f"Farebox gateway ({args.workers} workers) on {where}", flush=True)
+        return server.run_workers(args.config, None, host=args.host, port=args.port, workers=args.workers,
+                                  ledger=args.ledger)
+    router, settings = server.load(args.config)
+    if args.ledger:
+        settings = settings.model_copy(update={"ledger": args.ledger})
+    server.run(router, settings, host=args.host, port=args.port,
+               banner=f"Farebox gateway on {where}: models {', '.join(sorted(router._groups))}")
+    return 0
+
+
+def _key_store(args: argparse.Namespace) -> Any:
+    from router.gateway.keys import KeyStore
+    from router.tracking.ledger import default_path
+
+    ledger = args.ledger
+    if ledger is None and args.config:
+        from router.gateway.server import load
+
+        ledger = load(args.config)[1].ledger
+    return KeyStore(ledger or default_path())
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    store = _key_store(args)
+    try:
+        if args.action == "create":
+            tags = {}
+            for item in args.tag or ():
+                name, sep, value = item.partition("=")
+                if not sep or not name:
+                    print(f"error: --tag takes KEY=VALUE, got {item!r}", file=sys.stderr)
+                    return 2
+                tags[name] = value
+            raw, key = store.create(budget=args.budget, period=args.period, models=args.models, rpm=args.rpm,
+                                    tags=tags, name=args.name)
+            if args.json:
+                print(json.dumps({"key": raw, **key.as_dict()}, indent=2))
+            else:
+                print(raw)
+                print(f"id {key.id}; shown once, stored only as a sha256 hash", file=sys.stderr)
+        elif args.action == "list":
+            keys = store.list()
+            if args.json:
+                print(json.dumps([k.as_dict() for k in keys], indent=2))
+                return 0
+            print(f"{'id':<17} {'prefix':<10} {'state':<8} {'budget':>12} {'period':<6} {'rpm':>5}  models / tags")
+            for k in keys:
+                budget = f"${k.max_budget}" if k.max_budget is not None else "-"
+                tags = ",".join(f"{a}={b}" for a, b in k.tags.items())
+                print(f"{k.id:<17} {k.prefix:<10} {'revoked' if k.revoked else 'live':<8} {budget:>12} "
+                      f"{k.budget_period:<6} {k.rpm or '-':>5}  {','.join(k.models) if k.models else '*'}"
+                      f"{' / ' + tags if tags else ''}")
+        else:
+            key = store.revoke(args.key_id)
+            print(f"revoked {key.id} ({key.prefix}…)")
+    finally:
+        store.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="farebox",
                                      description="Route LLM calls across vendors; know each call's cost.")
@@ -207,13 +298,37 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "~/.local/share/farebox/ledger.sqlite)")
     p = sub.add_parser("emulator", help="run the vendor emulator for your own tests")
     p.add_argument("--port", type=int, default=4010)
+    p = sub.add_parser("serve", help="the OpenAI/Anthropic-compatible gateway (--demo: against the emulator)")
+    p.add_argument("--config", default=None, help="farebox.yaml: Router deployments and a gateway: section")
+    p.add_argument("--demo", action="store_true", help="serve demo aliases over the built-in vendor emulator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=4000)
+    p.add_argument("--workers", type=int, default=1, help="processes sharing the port (SO_REUSEPORT)")
+    p.add_argument("--ledger", default=None, help="ledger file (default: gateway.ledger, else $FAREBOX_LEDGER)")
+    p = sub.add_parser("keys", help="the gateway's virtual keys (create, list, revoke)")
+    keys = p.add_subparsers(dest="action", required=True)
+    for name in ("create", "list", "revoke"):
+        k = keys.add_parser(name)
+        k.add_argument("--ledger", default=None, help="ledger file (default: $FAREBOX_LEDGER)")
+        k.add_argument("--config", default=None, help="read gateway.ledger from this farebox.yaml")
+        k.add_argument("--json", action="store_true")
+        if name == "create":
+            k.add_argument("--budget", default=None, help="USD per period")
+            k.add_argument("--period", default="month", help="day or month")
+            k.add_argument("--models", default=None, help="comma-separated aliases the key may use")
+            k.add_argument("--rpm", type=int, default=None, help="requests per minute")
+            k.add_argument("--tag", action="append", metavar="KEY=VALUE", help="recorded with every call")
+            k.add_argument("--name", default=None)
+        elif name == "revoke":
+            k.add_argument("key_id", help="the key's id (or its shown prefix)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"demo": cmd_demo, "complete": cmd_complete, "models": cmd_models, "price": cmd_price,
-               "effort": cmd_effort, "spend": cmd_spend, "emulator": cmd_emulator}[args.command]
+               "effort": cmd_effort, "spend": cmd_spend, "emulator": cmd_emulator, "serve": cmd_serve,
+               "keys": cmd_keys}[args.command]
     try:
         return handler(args)
     except FareboxError as exc:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from vendors.errors import ConfigError
 
-__all__ = ["load_config"]
+__all__ = ["load_config", "read_config"]
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -53,17 +53,25 @@ def _read(path: Path) -> Any:
         raise ConfigError(f"{path}: {where}{getattr(exc, 'problem', None) or exc}") from exc
 
 
-def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The validated keyword arguments for Router(...) from a config file."""
-    from router.routing import RouterConfig
-
+def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A config file's top-level mapping, `${ENV_VAR}` references expanded, not yet validated."""
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"config file {str(file)!r} does not exist")
     data = _read(file)
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: the top level must be a mapping with 'deployments' (and optional 'fallbacks')")
-    data = _expand(data, "", str(file))
+    return _expand(data, "", str(file))
+
+
+def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The validated keyword arguments for Router(...) from a config file (its `gateway:` section is the
+    gateway's own, router/gateway/settings.py)."""
+    from router.routing import RouterConfig
+
+    file = Path(path)
+    data = read_config(file)
+    data.pop("gateway", None)
     try:
         config = RouterConfig.model_validate(data)
     except ValidationError as exc:

@@ -57,6 +57,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # v2: spend queries and budget checks scan a time range. One index only: each one is another page
     # written per commit (a second index on alias or a UNIQUE record_id nearly doubled a commit's cost).
     ("CREATE INDEX calls_ts ON calls(ts)",),
+    # v3: the gateway's virtual keys (router/gateway/keys.py). Only a sha256 of each key is stored, never the key.
+    ("""CREATE TABLE gateway_keys (
+        id TEXT PRIMARY KEY,
+        key_hash TEXT NOT NULL UNIQUE,
+        key_prefix TEXT NOT NULL,
+        name TEXT,
+        created REAL NOT NULL,
+        revoked REAL,
+        max_budget TEXT,
+        budget_period TEXT,
+        models TEXT,
+        rpm INTEGER,
+        tags TEXT
+    )""",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,107 @@
+"""Streams to the client: SSE relayed chunk by chunk with backpressure, keep-alives before the first chunk,
+and a client that goes away cancels the vendor request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from router.gateway.errors import GatewayError, from_exception
+
+__all__ = ["Encoder", "relay"]
+
+log = logging.getLogger("farebox.gateway")
+
+KEEPALIVE = b": keep-alive\n\n"
+_GONE = (ConnectionError, asyncio.CancelledError)
+
+
+class Encoder(Protocol):
+    """A wire's stream framing: bytes for each chunk, for the end (usage and cost) and for a late error."""
+
+    def chunk(self, chunk: Any) -> bytes: ...
+    def end(self, response: Any) -> bytes: ...
+    def error(self, err: GatewayError) -> bytes: ...
+
+
+async def _wait_first(opener: asyncio.Future[Any], resp_factory: Callable[[], Awaitable[web.StreamResponse]],
+                      every: float) -> web.StreamResponse | None:
+    """Wait for the stream to open; past `every` seconds send the headers and a keep-alive comment each period."""
+    resp: web.StreamResponse | None = None
+    while True:
+        done, _ = await asyncio.wait({opener}, timeout=every)
+        if done:
+            return resp
+        if resp is None:
+            resp = await resp_factory()
+        await resp.write(KEEPALIVE)
+
+
+async def relay(request: web.Request, open_stream: Awaitable[Any], encoder: Encoder, *, keepalive_s: float,
+                headers: dict[str, str], error_response: Callable[[GatewayError], web.Response]) -> web.StreamResponse:
+    """Serve one streamed call. Errors before any byte went out are plain JSON errors with their status."""
+    opener = asyncio.ensure_future(open_stream)
+    resp: web.StreamResponse | None = None
+
+    async def start() -> web.StreamResponse:
+        r = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                                    "X-Accel-Buffering": "no", **headers})
+        await r.prepare(request)
+        return r
+
+    stream: Any = None
+    finished = False
+    try:
+        resp = await _wait_first(opener, start, keepalive_s)
+        try:
+            stream = opener.result()
+        except Exception as exc:  # the call failed before its first chunk
+            err = from_exception(exc)
+            if resp is None:
+                return error_response(err)
+            await resp.write(encoder.error(err))
+            await resp.write_eof()
+            return resp
+        if resp is None:
+            resp = await start()
+        async for chunk in stream:
+            data = encoder.chunk(chunk)
+            if data:
+                await resp.write(data)  # waits while the client's socket buffer is full (backpressure)
+        finished = True
+        await resp.write(encoder.end(stream.response))
+        await resp.write_eof()
+        return resp
+    except _GONE:
+        raise  # the client went away: the finally below cancels the vendor request
+    except Exception as exc:
+        if resp is None or not resp.prepared:
+            return error_response(from_exception(exc))
+        err = from_exception(exc)
+        if err.status >= 500 and not isinstance(exc, GatewayError):
+            log.warning("stream failed mid-way: %s", err.message)
+        with contextlib.suppress(*_GONE):
+            await resp.write(encoder.error(err))
+            await resp.write_eof()
+        finished = True
+        return resp
+    finally:
+        if not opener.done():
+            opener.cancel()
+            with contextlib.suppress(BaseException):
+                await opener
+        elif stream is None and not opener.cancelled() and opener.exception() is None:
+            stream = opener.result()
+        if stream is not None and not finished:
+            # Closing the stream closes the vendor connection and records the call cancelled, partial cost included.
+            await asyncio.shield(_close(stream))
+
+
+async def _close(stream: Any) -> None:
+    with contextlib.suppress(Exception):
+        await stream.aclose()

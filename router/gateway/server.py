@@ -1,0 +1,158 @@
+"""Running the gateway: from a config file or the demo, in this process, on a thread (tests), or as N workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from router.gateway.guard import Guard
+from router.gateway.keys import KeyStore
+from router.gateway.settings import GatewaySettings, split_config
+
+__all__ = ["DEMO_MASTER_KEY", "Running", "demo_router", "load", "make_guard", "run", "running"]
+
+log = logging.getLogger("farebox.gateway")
+
+DEMO_MASTER_KEY = "sk-farebox-demo"
+
+
+def make_guard(settings: GatewaySettings) -> Guard:
+    """Keys live in the ledger database the calls are recorded in."""
+    from router import tracking
+    from router.gateway.guard import LocalLimits
+
+    if settings.ledger:
+        tracking.configure(ledger=settings.ledger)
+    store = KeyStore(tracking.ledger_path(), ttl_s=settings.key_cache_s)
+    limits = LocalLimits(store, refresh_s=settings.spend_refresh_s)
+    tracking.add_listener(limits.record)
+    return Guard(store, settings.master(), limits=limits, open_access=settings.open_access)
+
+
+def load(path: str | os.PathLike[str]) -> tuple[Any, GatewaySettings]:
+    """The Router and gateway settings from farebox.yaml (Router keys at the top, `gateway:` for the server)."""
+    from router.config import read_config
+    from router.routing import Router
+
+    data, settings = split_config(read_config(path), str(path))
+    return Router(**data), settings
+
+
+def demo_router(emulator_url: str) -> Any:
+    """Aliases over the emulator: smart (MiniMax, falls back to cheap), cheap (DeepSeek), claude (Anthropic)."""
+    from router.routing import Router
+
+    def base(vendor: str, suffix: str) -> str:
+        return f"{emulator_url}/{vendor}{suffix}"
+
+    return Router(deployments=[
+        {"alias": "smart", "model": "minimax/MiniMax-M3", "api_key": "sk-api-demo-minimax-key",
+         "base_url": base("minimax", "/v1")},
+        {"alias": "cheap", "model": "deepseek/deepseek-v4-flash", "api_key": "sk-demo-deepseek-key",
+         "base_url": base("deepseek", "")},
+        {"alias": "claude", "model": "anthropic/claude-sonnet-4-5", "api_key": "sk-ant-demo-key",
+         "base_url": base("anthropic", "")},
+    ], fallbacks={"smart": ["cheap"]}, num_retries=1)
+
+
+class Running:
+    """A gateway served on a background thread with its own loop (tests, benches); `.url` is its address."""
+
+    def __init__(self, app: web.Application, host: str, port: int) -> None:
+        self.app, self.host, self.port = app, host, port
+        self.loop = asyncio.new_event_loop()
+        self.runner: web.AppRunner | None = None
+        self.thread = threading.Thread(target=self.loop.run_forever, name="farebox-gateway", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def _start(self) -> None:
+        self.runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.host, self.port)
+        await site.start()
+        self.port = int(self.runner.addresses[0][1])
+
+    def start(self) -> Running:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(30)
+        return self
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
+            self.runner = None
+        from router.transport import aclose_all
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(aclose_all(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(30)
+        self.loop.close()
+
+
+@contextlib.contextmanager
+def running(router: Any, settings: GatewaySettings | None = None, *, host: str = "127.0.0.1",
+            port: int = 0) -> Iterator[Running]:
+    """`with running(router, settings) as gw:` — the gateway on a free port until the block ends."""
+    from router.gateway.app import build_app
+
+    server = Running(build_app(router, settings), host, port).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def run(router: Any, settings: GatewaySettings, *, host: str, port: int, reuse_port: bool = False,
+        banner: str | None = None) -> None:
+    """Serve until interrupted (the CLI's `serve`)."""
+    from router.gateway.app import build_app
+
+    app = build_app(router, settings)
+    if banner:
+        print(banner, flush=True)
+    web.run_app(app, host=host, port=port, access_log=None, print=None, reuse_port=reuse_port or None,
+                handler_cancellation=True, shutdown_timeout=5.0)
+
+
+def run_workers(config: str | None, demo_url: str | None, *, host: str, port: int, workers: int,
+                ledger: str | None) -> int:
+    """N processes on one port (SO_REUSEPORT); each builds its own Router, sharing the ledger (and Redis)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_worker, args=(config, demo_url, host, port, ledger), daemon=False)
+             for _ in range(workers)]
+    for p in procs:
+        p.start()
+    try:
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.join(10)
+    return max((p.exitcode or 0) for p in procs)
+
+
+def _worker(config: str | None, demo_url: str | None, host: str, port: int, ledger: str | None) -> None:
+    if config is not None:
+        router, settings = load(config)
+    else:
+        assert demo_url is not None
+        router, settings = demo_router(demo_url), GatewaySettings(master_key=DEMO_MASTER_KEY)
+    if ledger:
+        settings = settings.model_copy(update={"ledger": str(Path(ledger).expanduser())})
+    run(router, settings, host=host, port=port, reuse_port=True)

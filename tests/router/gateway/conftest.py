@@ -1,0 +1,33 @@
+"""Gateway fixtures: the demo aliases over the shared emulator, served on a real socket with a fresh ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from router.gateway.server import demo_router, running
+from router.gateway.settings import GatewaySettings
+
+MASTER = "sk-farebox-test-master"
+
+
+def make_gateway(emu: Any, **settings: Any) -> Any:
+    return running(demo_router(emu.url), GatewaySettings(master_key=MASTER, **settings))
+
+
+@pytest.fixture
+def gateway(emu: Any, ledger: Any) -> Iterator[Any]:
+    """The gateway on a free port; `gateway.url`, `gateway.ledger` (the ledger file its calls go to)."""
+    with make_gateway(emu, keepalive_s=0.2, read_timeout_s=2.0, max_body_bytes=64 * 1024) as gw:
+        gw.ledger = ledger
+        yield gw
+
+
+@pytest.fixture
+def store(gateway: Any) -> Any:
+    """The gateway's key store (the same ledger database)."""
+    from router.gateway.app import GATEWAY_KEY
+
+    return gateway.app[GATEWAY_KEY].guard.store
