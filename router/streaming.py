@@ -27,7 +27,7 @@ class AsyncStream:
         self._resp = resp
         self._started = started
         self._loop = asyncio.get_running_loop()
-        self._parser = SSEParser()
+        self._parser = SSEParser(vendor=call.target.vendor, model=call.target.model)
         self._decoder = call.codec.stream_decoder(call.target.spec, model=call.target.model)
         self._acc = Accumulator(vendor=call.target.vendor, model=call.target.model)
         self._pending: deque[Chunk] = deque()

@@ -28,6 +28,8 @@ class Fault:
     - ``malformed``: non-stream → HTTP 200 with a broken JSON body; stream → one chunk of broken JSON.
     - ``redirect_to``: answer with a redirect (``status``, default 307; 301/302/303/307/308) whose
       ``Location`` is this origin (or URL prefix) followed by the request's own path and query.
+    - ``huge_line_bytes``: stream → before the first chunk, one ``data:`` line of this many bytes
+      (written in 1 MiB pieces), then the normal stream; non-stream → a 200 JSON body of that size.
     - ``error_after_chunks``: after N chunks send an in-stream error (Anthropic ``event: error``
       with overloaded_error for 529 / api_error otherwise; OpenAI surfaces a ``data: {"error":…}``
       chunk) and close. ``status`` picks the error kind (default 529 Anthropic, 500 OpenAI). On a
@@ -55,6 +57,7 @@ class Fault:
     http200_base_resp: int | None = None
     error_after_chunks: int | None = None
     redirect_to: str | None = None
+    huge_line_bytes: int | None = None
 
     def __post_init__(self) -> None:
         if self.times == 0 or self.times < -1:
@@ -65,7 +68,7 @@ class Fault:
             raise ValueError("Fault.status must be an HTTP status code")
         if self.redirect_to is not None and self.status not in (None, 301, 302, 303, 307, 308):
             raise ValueError("Fault.redirect_to takes status 301, 302, 303, 307 or 308")
-        for name in ("reset_after_chunks", "truncate_after_chunks", "error_after_chunks"):
+        for name in ("reset_after_chunks", "truncate_after_chunks", "error_after_chunks", "huge_line_bytes"):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"Fault.{name} must be >= 0")

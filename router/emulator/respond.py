@@ -69,6 +69,9 @@ async def _send_body(
 ) -> web.StreamResponse:
     """A 200 JSON body, possibly malformed or cut by a connection reset."""
     data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    if fault is not None and fault.huge_line_bytes is not None:
+        pad = max(0, fault.huge_line_bytes - len(data))
+        data = data[:-1] + b', "pad": "' + b"x" * pad + b'"}'
     if fault is not None and fault.malformed:
         data = data[: len(data) // 2]  # broken JSON with a success status
     if fault is None or fault.reset_after_chunks is None:

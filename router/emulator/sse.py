@@ -92,6 +92,13 @@ class SSEWriter:
             await self.resp.write(piece)
             await asyncio.sleep(0)  # let each piece leave as its own TCP segment
 
+    async def _huge_line(self, size: int) -> None:
+        await self.resp.write(b"data: ")
+        piece = b"x" * (1024 * 1024)
+        for start in range(0, size, len(piece)):
+            await self.resp.write(piece[: size - start])
+        await self.resp.write(b"\n\n")
+
     def _abort(self) -> None:
         if self.request.transport is not None:
             self.request.transport.abort()
@@ -100,6 +107,8 @@ class SSEWriter:
         """Write the stream; returns False when the connection was aborted or lost."""
         fault = self.fault or Fault()
         try:
+            if fault.huge_line_bytes:
+                await self._huge_line(fault.huge_line_bytes)
             for event in events:
                 if event.is_chunk:
                     stop = await self._before_chunk(event, fault, error_event)

@@ -127,3 +127,65 @@ async def test_a_server_that_never_answers_times_out_by_the_defaults(silent: str
     elapsed = time.perf_counter() - started
     per_attempt = 0.3 if stream else 0.6
     assert elapsed < 2 * per_attempt + 1.5  # two attempts (one retry) and the backoff between them
+
+
+# -- size caps: a huge line is refused quickly and the loop stays responsive -----------------------------
+
+async def _lag_while(work: Any) -> tuple[Any, float, float]:
+    """Run `work` beside an asyncio.sleep(0.01) ticker: (result or exception, seconds, worst tick lag)."""
+    import asyncio
+    import time
+
+    worst = 0.0
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal worst
+        while not stop.is_set():
+            t = time.perf_counter()
+            await asyncio.sleep(0.01)
+            worst = max(worst, time.perf_counter() - t - 0.01)
+
+    tick = asyncio.create_task(ticker())
+    started = time.perf_counter()
+    try:
+        result: Any = await work
+    except Exception as exc:
+        result = exc
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await tick
+    return result, elapsed, worst
+
+
+async def test_a_32_mib_sse_line_is_refused_quickly_and_other_calls_go_on(emu: Emulator) -> None:
+    import asyncio
+
+    emu.fault(huge_line_bytes=32 * 1024 * 1024, vendor="openai")
+    kw = {"api_key": KEY, "num_retries": 0}
+
+    async def huge() -> Any:
+        stream = await router.acompletion("openai/gpt-5.1", HI, base_url=emu.base_url("openai"), stream=True, **kw)
+        async for _ in stream:
+            pass
+
+    async def others() -> list[Any]:
+        return await asyncio.gather(*(router.acompletion("deepseek/deepseek-chat", HI,
+                                                         base_url=emu.base_url("deepseek"), **kw) for _ in range(5)))
+
+    both = asyncio.gather(huge(), others(), return_exceptions=True)
+    (err, answers), elapsed, lag = await _lag_while(both)
+    assert isinstance(err, errors.MalformedResponseError), err
+    assert "max_line_bytes" in str(err) and err.vendor == "openai"
+    assert all(a.choices[0].message.content for a in answers)
+    assert elapsed < 5.0, elapsed
+    assert lag < 0.25, lag  # the old parser held the loop for seconds (28.6 s end to end at 32 MiB)
+
+
+async def test_a_json_body_over_the_cap_is_refused(emu: Emulator) -> None:
+    emu.fault(huge_line_bytes=17 * 1024 * 1024)
+    err, elapsed, lag = await _lag_while(router.acompletion("openai/gpt-5.1", HI, api_key=KEY, num_retries=0,
+                                                            base_url=emu.base_url("openai")))
+    assert isinstance(err, errors.MalformedResponseError), err
+    assert "max_event_bytes" in str(err)
+    assert elapsed < 5.0 and lag < 0.25, (elapsed, lag)

@@ -25,49 +25,87 @@ def get_limits() -> tuple[int, int]:
     return _limits[0], _limits[1]
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 class SSEParser:
     """Feed raw bytes as they arrive; get back complete `(event, data)` pairs.
 
     Lines end in LF, CRLF or CR; a line is decoded only once complete, so a UTF-8 character split
     across reads is never broken. `:` lines are comments (keep-alives); `data:` with or without a
-    space; several `data:` lines join with a newline; a blank line dispatches the event.
+    space; several `data:` lines join with a newline; a blank line dispatches the event; one leading
+    UTF-8 BOM is skipped. Linear time: each byte is scanned once; an unfinished line grows in place.
+    A line longer than `max_line_bytes`, or an event's data longer than `max_event_bytes`, is a
+    MalformedResponseError (naming `vendor` / `model` when given) rather than unbounded memory.
     """
 
-    __slots__ = ("_buf", "_data", "_event", "last_event_id")
+    __slots__ = ("_after_cr", "_bom", "_buf", "_data", "_event", "_event_bytes", "_max_event", "_max_line",
+                 "_model", "_vendor", "last_event_id")
 
-    def __init__(self) -> None:
-        self._buf = b""
+    def __init__(self, *, vendor: str | None = None, model: str | None = None, max_line_bytes: int | None = None,
+                 max_event_bytes: int | None = None) -> None:
+        self._buf = bytearray()
+        self._bom: bytes | None = b""  # the stream's first bytes while a BOM is still possible; then None
+        self._after_cr = False  # the last read ended in CR: a LF first in the next read belongs to it
         self._event = ""
         self._data: list[str] = []
+        self._event_bytes = 0
+        self._max_line = max_line_bytes or _limits[0]
+        self._max_event = max_event_bytes or _limits[1]
+        self._vendor, self._model = vendor, model
         self.last_event_id: str | None = None
 
     def feed(self, chunk: bytes) -> list[tuple[str, str]]:
-        buf = self._buf + chunk if self._buf else chunk
-        if b"\r" in buf:
-            # A CR at the very end may be the first half of a CRLF: keep it for the next read.
-            hold = buf.endswith(b"\r")
-            if hold:
-                buf = buf[:-1]
-            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            if hold:
-                buf += b"\r"
-        lines = buf.split(b"\n")
-        self._buf = lines.pop()
+        if self._bom is not None:
+            head = self._bom + chunk
+            if len(head) < len(_BOM) and _BOM.startswith(head):
+                self._bom = head
+                return []
+            self._bom = None
+            chunk = head[len(_BOM):] if head.startswith(_BOM) else head
+        if self._after_cr and chunk[:1] == b"\n":
+            chunk = chunk[1:]
+        self._after_cr = False
+        if not chunk:
+            return []
+        if b"\r" in chunk:
+            self._after_cr = chunk[-1] == 13
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = chunk.split(b"\n")
+        rest = lines.pop()
         events: list[tuple[str, str]] = []
-        for raw in lines:
-            self._line(raw, events)
+        if lines:
+            if self._buf:
+                self._buf += lines[0]
+                lines[0] = bytes(self._buf)
+                self._buf.clear()
+            for raw in lines:
+                self._line(raw, events)
+        self._buf += rest
+        if len(self._buf) > self._max_line:
+            self._buf.clear()
+            raise self._too_long("line", self._max_line, "max_line_bytes")
         return events
 
     def close(self) -> list[tuple[str, str]]:
         """End of input: a last line without its newline counts; an open event is dispatched."""
         events: list[tuple[str, str]] = []
-        rest = self._buf.rstrip(b"\r")
-        self._buf = b""
+        if self._bom:  # the whole input was shorter than a BOM
+            self._buf += self._bom
+        self._bom = None
+        rest = bytes(self._buf)
+        self._buf.clear()
         if rest:
             self._line(rest, events)
         if self._data:
             self._line(b"", events)
         return events
+
+    def _too_long(self, what: str, cap: int, setting: str) -> Exception:
+        from vendors.errors import MalformedResponseError
+
+        return MalformedResponseError(f"an event-stream {what} is longer than {cap} bytes ({setting}); "
+                                      "the stream was not read further", vendor=self._vendor, model=self._model)
 
     def _line(self, raw: bytes, events: list[tuple[str, str]]) -> None:
         if not raw:
@@ -75,14 +113,21 @@ class SSEParser:
                 events.append((self._event, "\n".join(self._data)))
             self._event = ""
             self._data = []
+            self._event_bytes = 0
             return
         if raw[0] == 58:  # ":" comment / keep-alive
             return
+        if len(raw) > self._max_line:
+            raise self._too_long("line", self._max_line, "max_line_bytes")
         line = raw.decode("utf-8", errors="replace")
         name, sep, value = line.partition(":")
         if sep and value.startswith(" "):
             value = value[1:]
         if name == "data":
+            self._event_bytes += len(raw)
+            if self._event_bytes > self._max_event:
+                self._data = []
+                raise self._too_long("event", self._max_event, "max_event_bytes")
             self._data.append(value)
         elif name == "event":
             self._event = value

@@ -187,3 +187,58 @@ async def test_emulator_stream_assembles_async_random_split_keepalive(emu: Emula
     parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
     assert "".join(parts).endswith("café ☕ naïve")
     assert stream.response.choices[0].message.content == "".join(parts)
+
+
+# -- caps, BOM, linear time ---------------------------------------------------------------------------
+
+def test_an_over_long_line_is_malformed_whichever_way_it_arrives() -> None:
+    from vendors.errors import MalformedResponseError
+
+    line = b"data: " + b"x" * 5000
+    for pieces in ([line], [line[:100], line[100:]], [line + b"\n\n"]):
+        parser = SSEParser(vendor="openai", max_line_bytes=4096)
+        with pytest.raises(MalformedResponseError, match="max_line_bytes") as info:
+            for piece in pieces:
+                parser.feed(piece)
+            parser.close()
+        assert info.value.vendor == "openai"
+
+
+def test_an_over_long_event_is_malformed() -> None:
+    from vendors.errors import MalformedResponseError
+
+    parser = SSEParser(max_line_bytes=4096, max_event_bytes=8192)
+    with pytest.raises(MalformedResponseError, match="max_event_bytes"):
+        for _ in range(10):
+            parser.feed(b"data: " + b"y" * 1000 + b"\n")
+
+
+def test_the_default_caps() -> None:
+    from vendors.wires import sse
+
+    assert sse.get_limits() == (8 * 1024 * 1024, 16 * 1024 * 1024)
+
+
+@pytest.mark.parametrize("cut", range(0, 8))
+def test_a_leading_bom_keeps_the_first_event(cut: int) -> None:
+    data = b"\xef\xbb\xbfdata: one\n\ndata: two\n\n"
+    assert parse([data[:cut], data[cut:]]) == [("", "one"), ("", "two")]
+    assert parse([b"data: x\n\n\xef\xbb\xbfdata: y\n\n"]) == [("", "x")]  # only a leading BOM is skipped
+
+
+def test_parse_time_is_linear_in_the_line_length() -> None:
+    import time
+
+    def best(size: int) -> float:
+        data = b"data: " + b"x" * size + b"\n\n"
+        times = []
+        for _ in range(3):
+            parser = SSEParser(max_line_bytes=size + 16, max_event_bytes=size + 16)
+            started = time.perf_counter()
+            for i in range(0, len(data), 65536):
+                parser.feed(data[i : i + 65536])
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    small, large = best(2 << 20), best(16 << 20)
+    assert large < 0.05 + small * 8 * 2.5  # 8x the input: linear ~8x; the old parser took ~60x
