@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, Rounded
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from pricing.table import Dec, ModelPrice, Tier, price
+from pricing.table import Dec, Rates, Tier, _moment, price
 
 Billing = Literal["metered", "plan"]
 UsageSource = Literal["reported", "estimated", "mixed"]
@@ -17,7 +17,8 @@ UsageSource = Literal["reported", "estimated", "mixed"]
 # Token counts times per-million prices are exact in Decimal; trap anything that would round.
 _EXACT = Context(prec=120, traps=[InvalidOperation, Inexact, Rounded])
 _ZERO = Decimal("0")
-_TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens")
+_TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+                 "reasoning_tokens")
 
 
 class Cost(BaseModel):
@@ -41,23 +42,38 @@ class Cost(BaseModel):
     vendor: str
     model: str
     alias_used: str | None = None
-    checked: date | None = None
+    # Provenance: the request time priced, the window and tiers that applied, where the rates came from.
+    at: datetime | None = None
+    window: str | None = None           # e.g. "peak" / "off-peak"; None when the row has no windows
+    service_tier: str | None = None     # "batch", "flex", "priority"; None: standard
     tier_above_tokens: int | None = None
+    source: str | None = None           # the page the row cites, or "genai-prices"
+    third_party: bool = False
+    checked: date | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
-    cache_write_tokens: int = 0
+    cache_write_tokens: int = 0         # all cache writes, the 1-hour ones included
+    cache_write_1h_tokens: int = 0
     reasoning_tokens: int = 0
 
     def display(self, places: int = 6) -> str:
         """The total rounded for people, e.g. "$0.000123", "~$0.000123 (estimated)", "$0.000000 (plan)"."""
-        amount = self.total.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-        text = f"{'~' if self.estimated else ''}${amount}"
+        text = f"{'~' if self.estimated else ''}{usd(self.total, places)}"
         notes = [n for n, on in (("estimated", self.estimated), ("plan", self.billing == "plan")) if on]
         return f"{text} ({', '.join(notes)})" if notes else text
 
     def __str__(self) -> str:
         return self.display()
+
+
+def usd(amount: Decimal, places: int = 6) -> str:
+    """The one display rule: dollars rounded half-up to `places` decimals; a non-zero amount that would show
+    as zero shows as "<$0.000001" instead, so a charge never reads as free."""
+    shown = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if shown == 0 and amount > 0:
+        return f"<${Decimal(1).scaleb(-places)}"
+    return f"${shown}"
 
 
 def _field(usage: object, name: str, default: Any) -> Any:
@@ -78,6 +94,11 @@ def read_counts(usage: object) -> dict[str, int]:
         if value < 0:
             raise ValueError(f"usage.{name} is negative ({value})")
         counts[name] = value
+    if counts["cache_write_tokens"] < counts["cache_write_1h_tokens"]:
+        raise ValueError(
+            "usage.cache_write_tokens must include cache_write_1h_tokens "
+            f"(cache_write {counts['cache_write_tokens']} < 1-hour {counts['cache_write_1h_tokens']})"
+        )
     if counts["prompt_tokens"] < counts["cached_tokens"] + counts["cache_write_tokens"]:
         raise ValueError(
             "usage.prompt_tokens must include cached_tokens and cache_write_tokens "
@@ -107,15 +128,16 @@ def _per_million(tokens: int, usd_per_mtok: Decimal) -> Decimal:
     return _EXACT.scaleb(_EXACT.multiply(Decimal(tokens), usd_per_mtok), -6)
 
 
-def _parts(counts: dict[str, int], rates: ModelPrice | Tier) -> dict[str, Decimal]:
-    cached, written = counts["cached_tokens"], counts["cache_write_tokens"]
+def _parts(counts: dict[str, int], rates: Rates | Tier) -> dict[str, Decimal]:
+    cached, written, hour = counts["cached_tokens"], counts["cache_write_tokens"], counts["cache_write_1h_tokens"]
     fresh = counts["prompt_tokens"] - cached - written
     cache_read = rates.input if rates.cache_read is None else rates.cache_read
     cache_write = rates.input if rates.cache_write is None else rates.cache_write
+    cache_write_1h = cache_write if rates.cache_write_1h is None else rates.cache_write_1h
     parts = {
         "input": _per_million(fresh, rates.input),
         "cache_read": _per_million(cached, cache_read),
-        "cache_write": _per_million(written, cache_write),
+        "cache_write": _EXACT.add(_per_million(written - hour, cache_write), _per_million(hour, cache_write_1h)),
         "output": _per_million(counts["completion_tokens"], rates.output),
         "reasoning": _per_million(counts["reasoning_tokens"], rates.output),
     }
@@ -133,19 +155,23 @@ def cost(
     vendor: str | None = None,
     at: datetime | date | None = None,
     billing: Billing = "metered",
+    service_tier: str | None = None,
 ) -> Cost:
     """Cost of one call of `model` with `usage` (OpenAI convention: prompt includes cached and cache-write
-    tokens, completion includes reasoning tokens). Raises UnknownModelPrice when no row matches."""
+    tokens, completion includes reasoning tokens), sent at `at` (default now; naive = UTC). Raises
+    UnknownModelPrice when no row matches (or the row has no such `service_tier`)."""
     if billing not in ("metered", "plan"):
         raise ValueError(f"billing must be 'metered' or 'plan', got {billing!r}")
     counts = read_counts(usage)
     estimated, source = read_source(usage)
-    row = price(model, vendor=vendor, at=at)
-    tier = row.tier_for(counts["prompt_tokens"])
+    moment = _moment(at)
+    row = price(model, vendor=vendor, at=moment)
+    rates, window = row.rates_at(moment, service_tier)
+    tier = rates.tier_for(counts["prompt_tokens"])
     if billing == "plan":
         parts = dict.fromkeys(("input", "cache_read", "cache_write", "output", "reasoning", "total"), _ZERO)
     else:
-        parts = _parts(counts, tier or row)
+        parts = _parts(counts, tier or rates)
     return Cost(
         **parts,
         estimated=estimated,
@@ -154,7 +180,12 @@ def cost(
         vendor=row.vendor,
         model=row.id,
         alias_used=row.alias_used,
-        checked=row.checked,
+        at=moment.astimezone(UTC),
+        window=window,
+        service_tier=None if service_tier in (None, "standard", "default") else service_tier,
         tier_above_tokens=tier.above_tokens if tier else None,
+        source=row.source,
+        third_party=row.third_party,
+        checked=row.checked,
         **counts,
     )

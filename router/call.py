@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from router import costing, retry, transport
@@ -69,6 +70,10 @@ class Call:
         self.body = encode_body(body)
         self.started = time.perf_counter()
 
+    def mark_sent(self) -> None:
+        """The request goes out now: its cost is priced at this instant (time-of-day prices), not at the reply."""
+        self.req.sent_at = datetime.now(UTC)
+
     def record(self, started: float, status: int | None, error: BaseException | None, cost: Any = None) -> None:
         err = error if isinstance(error, FareboxError) else None
         attempt = Attempt(vendor=self.target.vendor, model=self.target.model, base_url=self.target.base_url,
@@ -86,6 +91,7 @@ class Call:
         status: int | None = None
         try:
             tp = await transport.for_running_loop()
+            self.mark_sent()
             status, headers, raw = await tp.post(t.url, self.headers, self.body, timeout=self.timeout,
                                                  vendor=t.vendor, model=t.model)
             if status >= 400:

@@ -17,14 +17,18 @@ _warned: set[tuple[str, str]] = set()
 
 def cost_for(target: Target, usage: Usage | None, req: ChatRequest | None = None, *, at: datetime | None = None
              ) -> Any:
-    """pricing.Cost for this usage at this target, or None (with one warning) when there is no price."""
+    """pricing.Cost for this usage at this target, or None (with one warning) when there is no price.
+
+    Priced at `at`, else when the request was sent (req.sent_at), so a reply that crosses into another
+    price window costs what the vendor bills for the request's time."""
     if usage is None:
         return None
     import pricing
 
     model = target.catalogue_id or target.model
     try:
-        return pricing.cost(model, usage, vendor=target.vendor, at=at or datetime.now(UTC),
+        when = at or (req.sent_at if req is not None else None) or datetime.now(UTC)
+        return pricing.cost(model, usage, vendor=target.vendor, at=when,
                             billing="plan" if target.key_kind == "plan" else "metered")
     except LookupError:
         key = (target.vendor, model)

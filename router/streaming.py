@@ -200,6 +200,7 @@ async def open_stream(call: Call) -> AsyncStream:
         recorded = len(call.attempts)
         try:
             tp = await transport.for_running_loop()
+            call.mark_sent()
             resp = await tp.open(t.url, call.headers, call.body, timeout=call.timeout, vendor=t.vendor, model=t.model)
             status = resp.status
             if status >= 400 or resp.content_type == "application/json":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -152,3 +153,4 @@ class ChatRequest:
     extra_body: dict[str, Any] = field(default_factory=dict)  # top-level body keys, verbatim
     effort_body: dict[str, Any] = field(default_factory=dict)  # reasoning fragment for this wire
     include_usage: bool = True
+    sent_at: datetime | None = None      # when the (last) attempt's request was sent: the instant it is priced at

@@ -54,28 +54,28 @@ PINS = [
         id="minimax-m3-promo",
     ),
     pytest.param(
-        # M3 list: 8,000 x 0.60 = 4,800; 2,000 x 0.12 = 240; 1,000 x 2.40 = 2,400
+        # M3 active rate after the launch week, unchanged: 8,000 x 0.30 = 2,400; 2,000 x 0.06 = 120; 1,000 x 1.20
         "MiniMax-M3", datetime(2026, 7, 1, tzinfo=UTC), _usage(10_000, 1_000, cached=2_000),
-        ("0.0048", "0.00024", "0", "0.0024", "0", "0.00744"), None,
+        ("0.0024", "0.00012", "0", "0.0012", "0", "0.00372"), None,
         id="minimax-m3-list",
     ),
     pytest.param(
-        # M3 >512K, whole request at the long tier: 500,000 x 1.20 = 600,000; 100,000 x 0.24 = 24,000;
-        # 10,000 x 4.80 = 48,000
+        # M3 >512K, whole request at the long tier: 500,000 x 0.60 = 300,000; 100,000 x 0.12 = 12,000;
+        # 10,000 x 2.40 = 24,000
         "MiniMax-M3", datetime(2026, 7, 1, tzinfo=UTC), _usage(600_000, 10_000, cached=100_000),
-        ("0.6", "0.024", "0", "0.048", "0", "0.672"), 524288,
+        ("0.3", "0.012", "0", "0.024", "0", "0.336"), 512000,
         id="minimax-m3-long-tier",
     ),
     pytest.param(
-        # exactly 512K is not above the threshold: 524,288 x 0.60 = 314,572.8
-        "MiniMax-M3", datetime(2026, 7, 1, tzinfo=UTC), _usage(524_288),
-        ("0.3145728", "0", "0", "0", "0", "0.3145728"), None,
+        # exactly 512K (512,000, as MiniMax writes it) is not above the threshold: 512,000 x 0.30 = 153,600
+        "MiniMax-M3", datetime(2026, 7, 1, tzinfo=UTC), _usage(512_000),
+        ("0.1536", "0", "0", "0", "0", "0.1536"), None,
         id="minimax-m3-at-threshold",
     ),
     pytest.param(
-        # one token more: 524,289 x 1.20 = 629,146.8
-        "MiniMax-M3", datetime(2026, 7, 1, tzinfo=UTC), _usage(524_289),
-        ("0.6291468", "0", "0", "0", "0", "0.6291468"), 524288,
+        # one token more: 512,001 x 0.60 = 307,200.6
+        "MiniMax-M3", datetime(2026, 7, 1, tzinfo=UTC), _usage(512_001),
+        ("0.3072006", "0", "0", "0", "0", "0.3072006"), 512000,
         id="minimax-m3-above-threshold",
     ),
     pytest.param(
@@ -100,11 +100,11 @@ PINS = [
         id="deepseek-pro-promo",
     ),
     pytest.param(
-        # v4-pro list: 600,000 x 1.74 = 1,044,000; 400,000 x 0.0145 = 5,800; 100,000 x 3.48 = 348,000;
-        # 60,000 x 3.48 = 208,800
+        # v4-pro in June, still the promo rates (DeepSeek's 0813 page): 600,000 x 0.435 = 261,000;
+        # 400,000 x 0.003625 = 1,450; 100,000 x 0.87 = 87,000; 60,000 x 0.87 = 52,200
         "deepseek/deepseek-v4-pro", datetime(2026, 6, 15, tzinfo=UTC),
         _usage(1_000_000, 100_000, cached=400_000, reasoning=60_000),
-        ("1.044", "0.0058", "0", "0.348", "0.2088", "1.3978"), None,
+        ("0.261", "0.00145", "0", "0.087", "0.0522", "0.34945"), None,
         id="deepseek-pro-list",
     ),
     pytest.param(
@@ -171,7 +171,7 @@ def test_cost_pins(model, at, usage, expected, tier):
 
 def test_cost_records_the_row_and_tokens_it_used():
     cost = pricing.cost("deepseek-reasoner", _usage(100, 20, cached=80, reasoning=5))
-    assert (cost.vendor, cost.model, cost.alias_used) == ("deepseek", "deepseek-v4-flash", "deepseek-reasoner")
+    assert (cost.vendor, cost.model, cost.alias_used) == ("deepseek", "deepseek-flash", "deepseek-reasoner")
     assert cost.checked == pricing.price("deepseek-v4-flash").checked
     assert (cost.prompt_tokens, cost.completion_tokens, cost.cached_tokens, cost.reasoning_tokens) == (100, 20, 80, 5)
 

@@ -64,7 +64,7 @@ def test_models_lists_one_current_row_per_model():
     keys = [m.key for m in rows]
     assert keys == sorted(keys) and len(keys) == len(set(keys))
     pro = next(m for m in pricing.models("deepseek") if m.id == "deepseek-v4-pro")
-    assert pro.input == Decimal("1.74")  # the list price, not the finished promo
+    assert pro.input == Decimal("0.66")  # the current off-peak base, not the finished promo
     assert {m.vendor for m in pricing.models("minimax")} == {"minimax"}
 
 
@@ -85,7 +85,7 @@ def test_models_lists_one_current_row_per_model():
                 "MiniMax-M2",
             },
         ),
-        ("deepseek", {"deepseek-v4-flash", "deepseek-v4-pro"}),
+        ("deepseek", {"deepseek-flash", "deepseek-v4-pro"}),
         ("zhipu", {"glm-5.2", "glm-5.1", "glm-5", "glm-4.7", "glm-4.6", "glm-4.7-flash", "glm-4.5-air"}),
         ("moonshot", {"kimi-k3", "kimi-k2.6", "kimi-k2.5"}),
         (
@@ -136,9 +136,10 @@ def test_model_price_is_frozen_and_serialises_decimals_as_strings():
         ("MiniMax/MiniMax-M2.5", {}, "minimax/MiniMax-M2.5", None),
         ("MiniMax-M2.5", {"vendor": "minimax"}, "minimax/MiniMax-M2.5", None),
         ("minimax/MiniMax-M2.5", {"vendor": "minimax"}, "minimax/MiniMax-M2.5", None),
-        ("deepseek-chat", {}, "deepseek/deepseek-v4-flash", "deepseek-chat"),
-        ("deepseek/deepseek-reasoner", {}, "deepseek/deepseek-v4-flash", "deepseek-reasoner"),
-        ("DEEPSEEK-CHAT", {}, "deepseek/deepseek-v4-flash", "deepseek-chat"),
+        ("deepseek-chat", {}, "deepseek/deepseek-flash", "deepseek-chat"),
+        ("deepseek/deepseek-reasoner", {}, "deepseek/deepseek-flash", "deepseek-reasoner"),
+        ("DEEPSEEK-CHAT", {}, "deepseek/deepseek-flash", "deepseek-chat"),
+        ("deepseek-v4-flash", {}, "deepseek/deepseek-flash", "deepseek-v4-flash"),
         ("MiniMax-M2-Stable", {}, "minimax/MiniMax-M2", "MiniMax-M2-Stable"),
         ("claude-sonnet-4-5-20250929", {}, "anthropic/claude-sonnet-4-5", "claude-sonnet-4-5-20250929"),
         ("gpt-4o-mini-2024-07-18", {}, "openai/gpt-4o-mini", "gpt-4o-mini-2024-07-18"),
@@ -159,14 +160,17 @@ def test_lightning_is_its_own_row_with_its_own_output_price():
     [
         ("minimax/MiniMax-M3", datetime(2026, 6, 1, tzinfo=UTC), "0.30", "0.06"),
         ("minimax/MiniMax-M3", datetime(2026, 6, 7, 23, 59, 59, tzinfo=UTC), "0.30", "0.06"),
-        ("minimax/MiniMax-M3", datetime(2026, 6, 8, tzinfo=UTC), "0.60", "0.12"),
-        ("minimax/MiniMax-M3", date(2026, 7, 1), "0.60", "0.12"),
+        ("minimax/MiniMax-M3", datetime(2026, 6, 8, tzinfo=UTC), "0.30", "0.06"),
+        ("minimax/MiniMax-M3", date(2026, 7, 1), "0.30", "0.06"),
         ("deepseek-v4-flash", datetime(2026, 4, 26, 12, 14, 59, tzinfo=UTC), "0.14", "0.028"),
         ("deepseek-v4-flash", datetime(2026, 4, 26, 12, 15, tzinfo=UTC), "0.14", "0.0028"),
         ("deepseek-v4-pro", datetime(2026, 4, 1, tzinfo=UTC), "0.435", "0.03625"),
         ("deepseek-v4-pro", datetime(2026, 5, 31, 15, 59, 59, tzinfo=UTC), "0.435", "0.003625"),
-        ("deepseek-v4-pro", datetime(2026, 5, 31, 16, 0, tzinfo=UTC), "1.74", "0.0145"),
-        ("deepseek-v4-pro", datetime(2026, 5, 31, 16, 0), "1.74", "0.0145"),  # naive = UTC
+        ("deepseek-v4-pro", datetime(2026, 5, 31, 16, 0, tzinfo=UTC), "0.435", "0.003625"),
+        ("deepseek-v4-pro", datetime(2026, 8, 16, 15, 59, 59, tzinfo=UTC), "0.435", "0.003625"),
+        ("deepseek-v4-pro", datetime(2026, 8, 16, 16, 0), "0.66", "0.022"),  # naive = UTC
+        ("deepseek-flash", datetime(2026, 9, 9, 23, 59, 59, tzinfo=UTC), "0.22", "0.007"),
+        ("deepseek-flash", datetime(2026, 9, 10, tzinfo=UTC), "0.15", "0.003"),
         ("o3", datetime(2025, 5, 1, tzinfo=UTC), "10.00", "2.50"),
         ("o3", datetime(2025, 7, 1, tzinfo=UTC), "2.00", "0.50"),
     ],
@@ -197,7 +201,7 @@ def test_unknown_vendor_is_unknown():
 
 
 def test_typo_in_alias_suggests_the_model():
-    with pytest.raises(UnknownModelPrice, match="deepseek/deepseek-v4-flash"):
+    with pytest.raises(UnknownModelPrice, match="deepseek/deepseek-flash"):
         pricing.price("deepseek-chatt")
 
 
@@ -337,7 +341,7 @@ def test_user_row_replaces_the_shipped_history():
     assert pricing.price("deepseek-v4-pro").input == Decimal("9")
     assert pricing.price("deepseek-v4-pro", at=datetime(2026, 4, 1, tzinfo=UTC)).input == Decimal("9")
     pricing.reset_overrides()
-    assert pricing.price("deepseek-v4-pro").input == Decimal("1.74")
+    assert pricing.price("deepseek-v4-pro").input == Decimal("0.66")
 
 
 def test_override_files_toml_and_json(tmp_path: Path):
@@ -387,16 +391,16 @@ def test_bad_override_raises_and_keeps_the_previous_table():
     clash = _row(vendor="deepseek", id="deepseek-v9", aliases=["deepseek-chat"])
     with pytest.raises(PricingError, match="alias 'deepseek-chat'"):
         pricing.load_overrides({"model": [clash]})
-    assert pricing.price("deepseek-chat").id == "deepseek-v4-flash"
+    assert pricing.price("deepseek-chat").id == "deepseek-flash"
     assert pricing.price("compatible/llama-local").input == Decimal("0.10")
 
 
 def test_same_id_at_two_vendors_is_ambiguous_when_bare():
-    pricing.load_overrides({"model": [_row(id="deepseek-v4-flash")]})
-    with pytest.raises(AmbiguousModelPrice, match="compatible/deepseek-v4-flash, deepseek/deepseek-v4-flash"):
-        pricing.price("deepseek-v4-flash")
-    assert pricing.price("compatible/deepseek-v4-flash").input == Decimal("0.10")
-    assert pricing.price("deepseek-v4-flash", vendor="deepseek").input == Decimal("0.14")
+    pricing.load_overrides({"model": [_row(id="deepseek-flash")]})
+    with pytest.raises(AmbiguousModelPrice, match="compatible/deepseek-flash, deepseek/deepseek-flash"):
+        pricing.price("deepseek-flash")
+    assert pricing.price("compatible/deepseek-flash").input == Decimal("0.10")
+    assert pricing.price("deepseek-flash", vendor="deepseek", at=date(2026, 5, 1)).input == Decimal("0.14")
 
 
 def test_farebox_prices_env_var_is_applied_on_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -13,7 +13,8 @@ import json
 import logging
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -43,11 +44,29 @@ class Pin:
     output: str
     cache_read: str
     cache_write: str | None = None
+    peak: tuple[str, str, str] | None = None   # input, output, cache read in DeepSeek's peak hours
+
+    def when(self, at: datetime | None) -> Pin:
+        """The rates that bill a request sent at `at`: DeepSeek's peak rates on a weekday's peak hour."""
+        if self.peak is None or at is None or not deepseek_peak(at):
+            return self
+        return replace(self, input=self.peak[0], output=self.peak[1], cache_read=self.peak[2])
+
+
+# PRC statutory holidays of 2026 from the State Council notice, written out here by hand.
+CN_HOLIDAYS = {date(2026, m, d) for m, first, last in ((1, 1, 3), (2, 15, 23), (4, 4, 6), (5, 1, 5), (6, 19, 21),
+                                                       (9, 25, 27), (10, 1, 7)) for d in range(first, last + 1)}
+
+
+def deepseek_peak(at: datetime) -> bool:
+    """DeepSeek's peak hours: 01-04 and 06-10 UTC, Monday to Friday, not on a PRC holiday."""
+    return at.weekday() < 5 and (1 <= at.hour < 4 or 6 <= at.hour < 10) and at.date() not in CN_HOLIDAYS
 
 
 PINS = [
-    Pin("minimax", "minimax/MiniMax-M3", "minimax", "0.60", "2.40", "0.12"),          # list price from 2026-06-08
-    Pin("deepseek", "deepseek/deepseek-v4-flash", "deepseek", "0.14", "0.28", "0.0028"),  # hit cut 2026-04-26
+    Pin("minimax", "minimax/MiniMax-M3", "minimax", "0.30", "1.20", "0.06"),          # active rate from 2026-06-01
+    Pin("deepseek", "deepseek/deepseek-flash", "deepseek", "0.15", "0.60", "0.003",   # V4.1-Flash from 2026-09-10
+        peak=("0.30", "1.20", "0.006")),
     Pin("anthropic", "anthropic/claude-sonnet-4-5", "anthropic", "3.00", "15.00", "0.30", "3.75"),
     Pin("openai", "openai/gpt-4o-mini", "openai", "0.15", "0.60", "0.075"),
     Pin("moonshot", "moonshot/kimi-k2.6", "moonshot", "0.95", "4.00", "0.16"),
@@ -121,6 +140,7 @@ def content_of(chunks: list[Any]) -> tuple[str, str]:
 def test_cost_pin(emu: Emulator, pin: Pin) -> None:
     emu.set_options(pin.emu, cache_hit_tokens=CACHED)
     resp = call(emu, pin)
+    pin = pin.when(resp.cost.at)
     fresh, cached, written, out = counts_from_wire(pin.emu, replay_usage(emu))
     assert cached == CACHED and fresh > 0 and out > 0
     expected = (per_million(fresh, pin.input) + per_million(cached, pin.cache_read)
@@ -194,7 +214,7 @@ def test_minimax_stream_without_usage_is_estimated_with_tiktoken(emu: Emulator) 
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
     assert cost is not None
     assert (cost.estimated, cost.usage_source, cost.billing) == (True, "estimated", "metered")
-    assert cost.total == per_million(usage.prompt_tokens, "0.60") + per_million(usage.completion_tokens, "2.40")
+    assert cost.total == per_million(usage.prompt_tokens, "0.30") + per_million(usage.completion_tokens, "1.20")
     assert chunks[-1].usage == usage and chunks[-1].cost == cost     # the estimate rides on the last chunk
     assert router.completion_cost(resp) == cost.total
     assert cost.display().startswith("~$")
@@ -205,6 +225,7 @@ def test_plain_reply_without_usage_is_estimated_with_tiktoken(emu: Emulator) -> 
     emu.set_options("deepseek", reply_usage="omit", thinking=False)
     resp = call(emu, pin)
     text = resp.choices[0].message.content
+    pin = pin.when(resp.cost.at)
     assert text and resp.usage.estimated is True
     want_prompt = pricing.count_tokens(pin.model, messages=MSG)
     want_completion = pricing.count_tokens(pin.model, text=text)

@@ -163,10 +163,13 @@ def test_missing_reasoning_400_gets_a_replay_hint(emu: Emulator) -> None:
 
 
 @pytest.mark.parametrize(("name", "canonical"), [
-    ("deepseek-chat", "deepseek-v4-flash"),
-    ("deepseek-reasoner", "deepseek-v4-flash"),
-    ("deepseek/deepseek-chat", "deepseek-v4-flash"),
-    ("deepseek/deepseek-reasoner", "deepseek-v4-flash"),
+    # DeepSeek-V4.1-Flash serves every legacy flash name and bills them at its price: one catalogue row.
+    ("deepseek-chat", "deepseek-flash"),
+    ("deepseek-reasoner", "deepseek-flash"),
+    ("deepseek/deepseek-chat", "deepseek-flash"),
+    ("deepseek/deepseek-reasoner", "deepseek-flash"),
+    ("deepseek-v4-flash", "deepseek-flash"),
+    ("deepseek/deepseek-flash", "deepseek-flash"),
     ("deepseek-v4-pro", "deepseek-v4-pro"),
 ])
 def test_aliases_resolve(name: str, canonical: str) -> None:
@@ -180,7 +183,7 @@ def test_aliases_resolve(name: str, canonical: str) -> None:
 def test_aliases_through_the_emulator(emu: Emulator, alias: str) -> None:
     resp = call(emu, model=alias)
     assert emu.last_request("deepseek").body["model"] == alias
-    assert resp.cost is not None and resp.cost.total > 0  # priced as v4-flash
+    assert resp.cost is not None and resp.cost.total > 0  # priced as deepseek-flash
 
 
 def test_anthropic_surface(emu: Emulator) -> None:
