@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,15 +87,16 @@ def _check_tools(target: Target, params: dict[str, Any], drop: bool, dropped: li
         kind = tool.get("type", "function") if isinstance(tool, Mapping) else None
         if kind is None:
             raise InvalidRequestError(f"tools[{i}] must be a dict", vendor=vendor, model=model)
-        if kind in caps.tool_types:
+        if kind in caps.tool_types or any(re.fullmatch(p, kind) for p in caps.tool_type_patterns):
             kept.append(tool)
         elif kind in caps.tool_degrade:
             kept.append({**tool, "type": caps.tool_degrade[kind]})
         elif drop:
             dropped.append(f"tools[{i}]")
         else:
-            raise UnsupportedParamError(f"{vendor} does not accept tools of type {kind!r}; accepted: "
-                                        f"{', '.join(sorted(caps.tool_types))}", vendor=vendor, model=model)
+            accepted = ", ".join([*sorted(caps.tool_types), *caps.tool_type_patterns])
+            raise UnsupportedParamError(f"{vendor} does not accept tools of type {kind!r}; accepted: {accepted}",
+                                        vendor=vendor, model=model)
     if caps.max_tools is not None and len(kept) > caps.max_tools:
         raise InvalidRequestError(f"{len(kept)} tools given; {vendor} accepts at most {caps.max_tools}",
                                   vendor=vendor, model=model)

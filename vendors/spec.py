@@ -54,6 +54,9 @@ class Caps:
          "top_logprobs", "logit_bias", "parallel_tool_calls", "stream_options"}
     )
     tool_types: frozenset[str] = frozenset({"function"})
+    # More tool types sent verbatim, as regular expressions matched whole: Anthropic's dated server and
+    # Anthropic-defined tools ("web_search_\\d{8}", ...). Their names change with each version.
+    tool_type_patterns: tuple[str, ...] = ()
     # Tool types that degrade to another instead of being refused: {"custom": "function"}.
     tool_degrade: Mapping[str, str] = field(default_factory=frozen_map)
     max_tools: int | None = None
@@ -130,6 +133,8 @@ class VendorSpec:
     error_code: ErrorHook | None = None         # vendor error body -> finer error class
     key_kind: KeyKindHook | None = None         # "plan" for subscription keys
     param_check: Callable[[str, Mapping[str, Any]], list[tuple[str, str]]] | None = None
+    # (encoded body, headers) -> headers: what a body needs sent with it (Anthropic's anthropic-beta values).
+    patch_headers: Callable[[Mapping[str, Any], dict[str, str]], dict[str, str]] | None = None
     doc: str = ""
 
     def surface(self, wire: Wire | None = None) -> Surface:

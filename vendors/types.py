@@ -39,6 +39,10 @@ class ToolCall(_Model):
     function: FunctionCall = Field(default_factory=FunctionCall)
 
 
+# Anthropic content blocks that map onto OpenAI-shaped fields (content, reasoning, tool_calls).
+PLAIN_BLOCKS = frozenset({"text", "thinking", "redacted_thinking", "tool_use"})
+
+
 class Message(_Model):
     """The assistant's message. Passing it back in `messages` round-trips everything on it."""
 
@@ -52,6 +56,16 @@ class Message(_Model):
     reasoning_details: list[dict[str, Any]] | None = None
     # response_format given as a pydantic class: the validated object (never sent back in a request).
     parsed: Any = Field(default=None, exclude=True)
+    # Anthropic wire: every content block as received, in order, when some block has no OpenAI-shaped field
+    # (server_tool_use, web_search_tool_result, mcp_tool_use, text with citations, future types). Replayed
+    # verbatim when this message is passed back, so server-tool turns and citations survive; None otherwise.
+    content_blocks: list[dict[str, Any]] | None = None
+
+    @property
+    def server_tool_blocks(self) -> list[dict[str, Any]]:
+        """The blocks of `content_blocks` that are not text, thinking or client tool_use: server tools (web
+        search, web fetch, code execution, tool search), their results, MCP tool use/results, unknown types."""
+        return [b for b in self.content_blocks or () if b.get("type") not in PLAIN_BLOCKS]
 
     def to_request(self) -> dict[str, Any]:
         """This message as a request `messages` entry."""
@@ -73,6 +87,9 @@ class Usage(_Model):
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    # Anthropic usage.server_tool_use: server-side tool requests, billed per request where priced.
+    web_search_requests: int = 0
+    web_fetch_requests: int = 0
     estimated: bool = False
 
 
@@ -121,6 +138,10 @@ class Delta(_Model):
     tool_calls: list[ToolCall] | None = None
     thinking_blocks: list[dict[str, Any]] | None = None
     reasoning_details: list[dict[str, Any]] | None = None
+    # Anthropic wire: each server-tool / MCP / unknown block once complete (a result arrives whole); the last
+    # chunk's delta carries the whole ordered `content_blocks` list when the message has one.
+    server_tool_blocks: list[dict[str, Any]] | None = None
+    content_blocks: list[dict[str, Any]] | None = None
 
 
 class ChunkChoice(_Model):

@@ -10,7 +10,7 @@ __all__ = ["Accumulator"]
 
 
 class _ChoiceState:
-    __slots__ = ("calls", "content", "details", "finish", "reasoning", "thinking")
+    __slots__ = ("blocks", "calls", "content", "details", "finish", "reasoning", "thinking")
 
     def __init__(self) -> None:
         self.content: list[str] = []
@@ -18,6 +18,7 @@ class _ChoiceState:
         self.calls: dict[int, dict[str, Any]] = {}
         self.thinking: list[dict[str, Any]] = []
         self.details: list[dict[str, Any]] | None = None
+        self.blocks: list[dict[str, Any]] | None = None
         self.finish: str | None = None
 
 
@@ -57,6 +58,8 @@ class Accumulator:
                 state.thinking.extend(delta.thinking_blocks)
             if delta.reasoning_details:
                 state.details = delta.reasoning_details
+            if delta.content_blocks:
+                state.blocks = delta.content_blocks
             if choice.finish_reason:
                 state.finish = choice.finish_reason
 
@@ -108,6 +111,7 @@ class Accumulator:
                 tool_calls=calls or None,
                 thinking_blocks=state.thinking or None,
                 reasoning_details=state.details,
+                content_blocks=state.blocks,
             )
             choices.append(Choice(index=index, message=message, finish_reason=state.finish))
         return Response(id=self.id, created=self.created or 0, model=self.model, vendor=self.vendor,

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from vendors.errors import FareboxError, MalformedResponseError
 from vendors.spec import VendorSpec, Wire
-from vendors.types import Choice, Chunk, ChunkChoice, Delta, FunctionCall, Message, Response, ToolCall
+from vendors.types import PLAIN_BLOCKS, Choice, Chunk, ChunkChoice, Delta, FunctionCall, Message, Response, ToolCall
 from vendors.wires import Codec
 from vendors.wires.anthropic_request import encode_request
 from vendors.wires.envelope import decode_error as _decode_error
@@ -32,6 +32,11 @@ def _dump_args(value: Any) -> str:
 
 def _malformed(spec: VendorSpec, model: str, what: str) -> MalformedResponseError:
     return MalformedResponseError(f"malformed Anthropic Messages reply: {what}", vendor=spec.name, model=model)
+
+
+def _special(block: dict[str, Any]) -> bool:
+    """A block Message's OpenAI-shaped fields cannot carry: it makes the message keep `content_blocks`."""
+    return block.get("type") not in PLAIN_BLOCKS or bool(block.get("citations"))
 
 
 def decode_error(body: Any, spec: VendorSpec, *, model: str, status: int = 200) -> FareboxError:
@@ -69,13 +74,14 @@ def decode_response(body: Any, spec: VendorSpec, *, model: str) -> Response:
         elif kind == "tool_use":
             fn = FunctionCall(name=block.get("name"), arguments=_dump_args(block.get("input") or {}))
             calls.append(ToolCall(id=block.get("id"), function=fn))
-        # Server-tool blocks (web search and the like) have no OpenAI-shaped home; they are skipped.
+        # Server-tool, MCP and unknown blocks have no OpenAI-shaped field: kept in content_blocks below.
     name = body.get("model") or model
     counts: dict[str, int] = {}
     read_anthropic_counts(body.get("usage"), counts, spec=spec, model=name)
     message = Message(content="".join(text) if text else None,
                       reasoning_content="".join(reasoning) if reasoning else None,
-                      tool_calls=calls or None, thinking_blocks=thinking or None)
+                      tool_calls=calls or None, thinking_blocks=thinking or None,
+                      content_blocks=blocks if any(map(_special, blocks)) else None)
     choice = Choice(message=message, finish_reason=_finish(body.get("stop_reason")))
     return Response(id=body.get("id") or "", model=name, vendor=spec.name, choices=[choice],
                     usage=anthropic_usage(counts))
@@ -102,6 +108,14 @@ class StreamDecoder:
         self._blocks: dict[int, dict[str, Any]] = {}  # open thinking/redacted_thinking blocks
         self._thinking: dict[int, list[str]] = {}
         self._signature: dict[int, list[str]] = {}
+        # Every block, for content_blocks: its start, text or input JSON parts, citations, and once stopped
+        # the finished block. Server-tool results arrive whole in content_block_start (research/wire.md §1.4).
+        self._starts: dict[int, dict[str, Any]] = {}
+        self._text: dict[int, list[str]] = {}
+        self._json: dict[int, list[str]] = {}
+        self._citations: dict[int, list[Any]] = {}
+        self._done_blocks: dict[int, dict[str, Any]] = {}
+        self._special = False
 
     def feed(self, event: str, data: str) -> list[Chunk]:
         """The chunks for one SSE event (often none)."""
@@ -140,8 +154,35 @@ class StreamDecoder:
         self.done = True
         finish = _finish(self._stop_reason) or ("tool_calls" if self._tools else "stop")
         usage = anthropic_usage(self._counts) if self._usage_seen else None   # None: let the router estimate
+        delta = Delta()
+        if self._special:
+            delta.content_blocks = [self._done_blocks.get(i) or self._close(i) for i in sorted(self._starts)]
         return [Chunk(id=self.id, model=self.model, vendor=self.spec.name, created=self.created,
-                      choices=[ChunkChoice(delta=Delta(), finish_reason=finish)], usage=usage)]
+                      choices=[ChunkChoice(delta=delta, finish_reason=finish)], usage=usage)]
+
+    def _close(self, index: int) -> dict[str, Any]:
+        """The finished block at `index`: its start with the streamed text, input or citations filled in."""
+        block = dict(self._starts[index])
+        kind = block.get("type")
+        if kind == "text":
+            block["text"] = "".join(self._text.pop(index, ()))
+            cites = self._citations.pop(index, None)
+            if cites:
+                block["citations"] = [*(block.get("citations") or ()), *cites]
+        elif kind == "thinking":
+            block["thinking"] = "".join(self._thinking.pop(index, ()))
+            signature = self._signature.pop(index, None)
+            if signature is not None:
+                block["signature"] = "".join(signature)
+        parts = self._json.pop(index, None)
+        if parts:
+            try:
+                block["input"] = json.loads("".join(parts))
+            except ValueError as exc:
+                if kind != "tool_use":   # a client call keeps its raw arguments on tool_calls
+                    raise _malformed(self.spec, self.model, f"{kind} block {index}: input is not JSON") from exc
+        self._done_blocks[index] = block
+        return block
 
     def _message_start(self, obj: dict[str, Any]) -> list[Chunk]:
         msg = obj.get("message") or {}
@@ -154,6 +195,13 @@ class StreamDecoder:
         index = obj["index"]
         block = obj["content_block"]
         kind = block["type"]
+        self._starts[index] = block
+        if kind not in PLAIN_BLOCKS or block.get("citations"):
+            # server_tool_use, mcp_tool_use (input streams as input_json_delta), results (whole), future types.
+            self._special = True
+            if kind not in PLAIN_BLOCKS:
+                self._json[index] = []
+                return []
         if kind == "text":
             text = block.get("text")
             return [self._chunk({"content": text})] if text else []
@@ -180,7 +228,10 @@ class StreamDecoder:
         kind = delta["type"]
         if kind == "text_delta":
             text = delta["text"]
-            return [self._chunk({"content": text})] if text else []
+            if not text:
+                return []
+            self._text.setdefault(obj["index"], []).append(text)
+            return [self._chunk({"content": text})]
         if kind == "thinking_delta":
             text = delta["thinking"]
             if not text:
@@ -191,26 +242,35 @@ class StreamDecoder:
             part = delta["partial_json"]
             if not part:
                 return []
-            ordinal = self._tools.get(obj["index"])
+            index = obj["index"]
+            ordinal = self._tools.get(index)
             if ordinal is None:
-                raise _malformed(self.spec, self.model, "input_json_delta outside a tool_use block")
+                parts = self._json.get(index)
+                if parts is None:
+                    raise _malformed(self.spec, self.model, "input_json_delta outside a tool_use block")
+                parts.append(part)   # a server_tool_use / mcp_tool_use input: not an OpenAI tool call
+                return []
+            self._json.setdefault(index, []).append(part)
             return [self._chunk({"tool_calls": [{"index": ordinal, "function": {"arguments": part}}]})]
         if kind == "signature_delta":
             self._signature.setdefault(obj["index"], []).append(delta["signature"])
-        return []   # citations_delta and future delta types carry nothing OpenAI-shaped
+        elif kind == "citations_delta":
+            # The SDK appends delta.citation to the open text block's citations (lib/streaming/_messages.py).
+            self._citations.setdefault(obj["index"], []).append(delta["citation"])
+            self._special = True
+        return []   # future delta types carry nothing OpenAI-shaped
 
     def _block_stop(self, obj: dict[str, Any]) -> list[Chunk]:
         index = obj["index"]
-        block = self._blocks.pop(index, None)
-        if block is None:
+        if index not in self._starts or index in self._done_blocks:
             return []
-        if block["type"] == "thinking":
-            # The complete block, signature included, so the assembled Response can replay it.
-            block = {**block, "thinking": "".join(self._thinking.pop(index, ()))}
-            signature = self._signature.pop(index, None)
-            if signature is not None:
-                block["signature"] = "".join(signature)
-        return [self._chunk({"thinking_blocks": [block]})]
+        # The complete block (a thinking block with its signature), so the assembled Response can replay it.
+        block = self._close(index)
+        if self._blocks.pop(index, None) is not None:
+            return [self._chunk({"thinking_blocks": [block]})]
+        if block.get("type") not in PLAIN_BLOCKS:
+            return [self._chunk({"server_tool_blocks": [block]})]
+        return []
 
     def _message_delta(self, obj: dict[str, Any]) -> list[Chunk]:
         # State only: finish_reason and the cumulative usage go out together on the final chunk.

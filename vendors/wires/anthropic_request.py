@@ -8,7 +8,7 @@ from typing import Any
 
 from vendors.errors import InvalidRequestError, UnsupportedParamError
 from vendors.spec import RequestContext, VendorSpec
-from vendors.types import ChatRequest
+from vendors.types import PLAIN_BLOCKS, ChatRequest
 
 __all__ = ["encode_request"]
 
@@ -202,10 +202,27 @@ def _image(url: str) -> dict[str, Any]:
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
+def _unedited(msg: Mapping[str, Any], kept: list[Any]) -> bool:
+    """True when content and tool_calls still say what `content_blocks` says (the caller changed neither)."""
+    text = "".join(b.get("text") or "" for b in kept if b.get("type") == "text")
+    content = msg.get("content")
+    if not (content == text or (content is None and not text)):
+        return False
+    ids = [b.get("id") for b in kept if b.get("type") == "tool_use"]
+    return ids == [c.get("id") for c in msg.get("tool_calls") or ()]
+
+
 def _assistant_blocks(msg: Mapping[str, Any]) -> list[dict[str, Any]]:
+    # A reply with server-tool (or other non-OpenAI) blocks is replayed exactly as received, in its order:
+    # server_tool_use must precede its result, and citations live on the text blocks.
+    kept = [b for b in msg.get("content_blocks") or () if isinstance(b, Mapping)]
+    if kept and _unedited(msg, kept):
+        return [dict(b) for b in kept]
     # Thinking blocks go first and verbatim: their signatures cover the exact content.
     # Bare reasoning_content without blocks is dropped: Messages refuses unsigned thinking.
     blocks = [dict(b) for b in msg.get("thinking_blocks") or ()]
+    # Edited text or tool calls: the server-tool blocks keep their order, then the caller's content.
+    blocks += [dict(b) for b in kept if b.get("type") not in PLAIN_BLOCKS]
     blocks += _as_blocks(_user_content(msg.get("content")))
     for call in msg.get("tool_calls") or ():
         fn = call.get("function") or {}

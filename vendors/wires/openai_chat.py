@@ -56,6 +56,10 @@ def encode_request(req: ChatRequest, spec: VendorSpec, ctx: RequestContext) -> d
     return body
 
 
+# Assistant-message fields another wire's replies fill in; OpenAI rejects unknown keys (see Quirks.replay_fields).
+_WIRE_ONLY = frozenset({"reasoning_content", "reasoning_details", "thinking_blocks", "content_blocks"})
+
+
 def _one_system_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """MiniMax takes one system message, first: a later or second one is a 2013 error (§1.4.7)."""
     systems = [i for i, m in enumerate(messages) if m.get("role") == "system"]
@@ -77,7 +81,7 @@ def _messages(messages: list[dict[str, Any]], spec: VendorSpec) -> list[dict[str
             out.append(msg)
             continue
         item = {k: v for k, v in msg.items()
-                if k not in ("reasoning_content", "reasoning_details", "thinking_blocks") or k in keep}
+                if k not in _WIRE_ONLY or k in keep}
         calls = item.get("tool_calls")
         if calls:
             if quirks.canonical_tool_args:

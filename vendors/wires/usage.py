@@ -14,6 +14,7 @@ __all__ = ["anthropic_usage", "parse_usage", "read_anthropic_counts"]
 
 # Anthropic Messages usage keys; input_tokens excludes cache reads and writes (§7.4).
 _ANTHROPIC_KEYS = ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens")
+_SERVER_TOOL_KEYS = ("web_search_requests", "web_fetch_requests")
 
 
 def parse_usage(raw: Any, *, spec: VendorSpec, model: str, stream: bool = False) -> Usage | None:
@@ -68,6 +69,11 @@ def read_anthropic_counts(raw: Any, counts: dict[str, int], *, spec: VendorSpec,
     details = raw.get("output_tokens_details")
     if isinstance(details, Mapping) and details.get("thinking_tokens") is not None:
         counts["thinking_tokens"] = _count(details["thinking_tokens"], "thinking_tokens", spec, model)
+    tools = raw.get("server_tool_use")   # {web_search_requests, web_fetch_requests} (anthropic SDK ServerToolUsage)
+    if isinstance(tools, Mapping):
+        for key in _SERVER_TOOL_KEYS:
+            if tools.get(key) is not None:
+                counts[key] = _count(tools[key], f"server_tool_use.{key}", spec, model)
     return seen
 
 
@@ -79,7 +85,9 @@ def anthropic_usage(counts: Mapping[str, int]) -> Usage:
     output = counts.get("output_tokens", 0)
     return Usage(prompt_tokens=prompt, completion_tokens=output, total_tokens=prompt + output,
                  cached_tokens=read, cache_write_tokens=write,
-                 reasoning_tokens=min(counts.get("thinking_tokens", 0), output))
+                 reasoning_tokens=min(counts.get("thinking_tokens", 0), output),
+                 web_search_requests=counts.get("web_search_requests", 0),
+                 web_fetch_requests=counts.get("web_fetch_requests", 0))
 
 
 def _count(value: Any, name: str, spec: VendorSpec, model: str) -> int:
