@@ -67,6 +67,8 @@ class Call:
         body = self.codec.encode_request(req, target.spec, ctx)
         if target.spec.patch_request is not None:
             body = target.spec.patch_request(body, ctx)
+        if target.spec.patch_headers is not None:   # e.g. the anthropic-beta values server tools need
+            self.headers = target.spec.patch_headers(body, dict(self.headers))
         self.body = encode_body(body)
         self.started = time.perf_counter()
 

@@ -112,6 +112,11 @@ class Plan:
     completion_tokens: int
     reasoning_tokens: int
     cache_hit_tokens: int
+    # Anthropic server tools (server_tools.py): their blocks in order, usage.server_tool_use, the citations
+    # the answer's text block carries.
+    server_blocks: tuple[dict[str, Any], ...] = ()
+    server_usage: dict[str, int] | None = None
+    citations: tuple[dict[str, Any], ...] = ()
 
     @property
     def total_tokens(self) -> int:
@@ -148,8 +153,8 @@ def read_turn(body: dict[str, Any], surface: str) -> Turn:
 def _tools(body: dict[str, Any]) -> list[tuple[str, Any]]:
     out = []
     for tool in body.get("tools") or []:
-        if not isinstance(tool, dict):
-            continue
+        if not isinstance(tool, dict) or tool.get("type") not in (None, "function", "custom"):
+            continue   # server tools (web_search_20250305, ...) are run by the server, never called by name
         fn = tool.get("function") if isinstance(tool.get("function"), dict) else tool
         if fn.get("name"):
             out.append((str(fn["name"]), fn.get("parameters", fn.get("input_schema", {}))))

@@ -32,19 +32,26 @@ def stop_reason(plan: Plan) -> str:
 
 def usage(plan: Plan, output_tokens: int | None = None) -> dict[str, Any]:
     # input_tokens excludes cache reads on this wire; the router adds them back (VENDORS.md §7.4).
-    return {
+    out = {
         "input_tokens": plan.prompt_tokens - plan.cache_hit_tokens,
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": plan.cache_hit_tokens,
         "output_tokens": plan.completion_tokens if output_tokens is None else output_tokens,
     }
+    if plan.server_usage is not None and output_tokens is None:
+        out["server_tool_use"] = dict(plan.server_usage)   # counted once the tools ran: not in message_start
+    return out
 
 
 def content_blocks(plan: Plan, seed: int) -> list[dict[str, Any]]:
+    """thinking → server-tool blocks (use, result, ...) → text (with its citations) → tool_use."""
     blocks: list[dict[str, Any]] = []
     if plan.reasoning:
         blocks.append({"type": "thinking", "thinking": plan.reasoning, "signature": sign(seed, plan.reasoning)})
-    if plan.text:
+    blocks.extend(dict(b) for b in plan.server_blocks)
+    if plan.text and plan.citations:
+        blocks.append({"type": "text", "text": plan.text, "citations": [dict(c) for c in plan.citations]})
+    elif plan.text:
         blocks.append({"type": "text", "text": plan.text})
     if plan.tool_call is not None:
         call = plan.tool_call
@@ -74,11 +81,21 @@ def _block_events(index: int, block: dict[str, Any], chunk_words: int) -> Iterat
         deltas.append({"type": "signature_delta", "signature": block["signature"]})
     elif kind == "text":
         start = {"type": "text", "text": ""}
-        deltas = [{"type": "text_delta", "text": p} for p in pieces(block["text"], chunk_words)]
-    else:
-        start = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+        # Citations stream as citations_delta ahead of the text they cite (research/wire.md §1.4).
+        deltas = [{"type": "citations_delta", "citation": c} for c in block.get("citations") or ()]
+        deltas += [{"type": "text_delta", "text": p} for p in pieces(block["text"], chunk_words)]
+    elif kind in ("tool_use", "server_tool_use", "mcp_tool_use"):
+        # server_tool_use opens without input, as Anthropic's web search streaming example shows.
+        start = {k: v for k, v in block.items() if k != "input"}
+        if kind != "server_tool_use":
+            start["input"] = {}
         args = json.dumps(block["input"], ensure_ascii=False)
         deltas = [{"type": "input_json_delta", "partial_json": f} for f in argument_fragments(args)]
+    else:
+        # Results (and unknown future blocks) arrive whole in content_block_start, with no deltas.
+        start, deltas = block, []
+        if kind == "emulator_future_block":
+            deltas = [{"type": "emulator_future_delta", "detail": "ignored by clients"}]
     yield Event.json({"type": "content_block_start", "index": index, "content_block": start}, "content_block_start")
     for delta in deltas:
         yield Event.json({"type": "content_block_delta", "index": index, "delta": delta}, "content_block_delta")
@@ -99,6 +116,8 @@ def stream_events(msg_id: str, plan: Plan, seed: int, chunk_words: int = 3) -> I
             yield Event.json({"type": "ping"}, "ping")  # pings can arrive between any events (§5)
     delta = {"type": "message_delta", "delta": {"stop_reason": stop_reason(plan), "stop_sequence": None}}
     delta["usage"] = {"output_tokens": plan.completion_tokens}
+    if plan.server_usage is not None:
+        delta["usage"]["server_tool_use"] = dict(plan.server_usage)   # cumulative, as on message_delta
     yield Event.json(delta, "message_delta", final=True)
     yield Event.json({"type": "message_stop"}, "message_stop", final=True)
 

@@ -197,6 +197,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     # Streams: usage inside choices[0] of the finish chunk (on for moonshot, as its streaming guide shows);
     # with include_usage a top-level usage chunk follows too (the duplicate a 2026-08-31 capture saw).
     "usage_in_choice": False,
+    "future_blocks": False,  # anthropic: an unknown block type (and delta) after the server-tool blocks
 }
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {"compatible": {"keepalive": True}, "moonshot": {"usage_in_choice": True}}
 _CHOICES = {

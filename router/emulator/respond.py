@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import random
 from dataclasses import dataclass
@@ -10,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from . import anthropic_wire, minimax_wire, openai_wire
-from .answers import Plan, build_plan, digest
+from . import anthropic_wire, minimax_wire, openai_wire, server_tools
+from .answers import Plan, build_plan, digest, read_turn
 from .errors import error_body, minimax_text, status_for_code, stream_error_payload
 from .faults import Fault
 from .profiles import Profile
@@ -92,7 +93,7 @@ def _plan(state: State, call: Call, opts: dict[str, Any], thinking: bool, n: int
         make_tool_id = lambda name: tool_id  # noqa: E731
     else:
         make_tool_id = lambda name: profile.tool_id(digest(state.seed, n, "tool"), name)  # noqa: E731
-    return build_plan(
+    plan = build_plan(
         profile=profile.name,
         surface=call.surface,
         body=call.body,
@@ -102,6 +103,12 @@ def _plan(state: State, call: Call, opts: dict[str, Any], thinking: bool, n: int
         cache_hit_tokens=opts["cache_hit_tokens"],
         finish_reason=opts["finish_reason"],
     )
+    if profile.name != "anthropic":
+        return plan
+    user_text = read_turn(call.body, call.surface).user_text
+    blocks, usage, citations = server_tools.plan_blocks(call.body, user_text, digest(state.seed, n, "server"),
+                                                        state.seed, future=opts["future_blocks"])
+    return dataclasses.replace(plan, server_blocks=tuple(blocks), server_usage=usage, citations=tuple(citations))
 
 
 def _wire(state: State, call: Call, plan: Plan, opts: dict[str, Any], stream: bool) -> Any:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import server_tools
 from .anthropic_wire import verify
 from .records import key_fingerprint, mask_key
 
@@ -192,7 +193,14 @@ MINIMAX_MODELS = (
     "MiniMax-M2",
 )
 
-VENDOR_CHECKS = {"minimax": check_minimax, "deepseek": check_deepseek, "moonshot": check_moonshot}
+def check_anthropic(inc: Incoming) -> Reject | None:
+    """Server tools: known tool types, their beta headers, intact server-tool history (server_tools.py)."""
+    found = server_tools.check_request(inc.body, inc.headers, inc.seed)
+    return Reject(*found) if found else None
+
+
+VENDOR_CHECKS = {"minimax": check_minimax, "deepseek": check_deepseek, "moonshot": check_moonshot,
+                 "anthropic": check_anthropic}
 
 
 def validate(inc: Incoming) -> Reject | None:

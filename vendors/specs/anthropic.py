@@ -3,6 +3,7 @@
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from vendors.effort import (
     Decision,
@@ -80,6 +81,51 @@ CLAUDE_NO_THINKING = EffortProfile(
     hint="extended thinking starts with Claude 3.7 Sonnet",
 )
 
+# ── Server and Anthropic-defined tools ─────────────────────────────────────────────────────────
+# Tool `type`s sent verbatim in `tools` (anthropic SDK 2.15.0 ToolUnionParam and BetaToolUnionParam, read
+# 2026-12-01, research/wire.md §1.1): each is versioned by date, so the patterns take future dates too.
+SERVER_TOOL_TYPES = (
+    r"web_search_\d{8}", r"web_fetch_\d{8}", r"code_execution_\d{8}", r"bash_\d{8}", r"text_editor_\d{8}",
+    r"memory_\d{8}", r"tool_search_tool_(regex|bm25)(_\d{8})?", r"computer_\d{8}", r"computer_toolset_\d{8}",
+    r"browser_toolset_\d{8}", r"advisor_\d{8}", r"mcp_toolset", r"custom",
+)
+# Betas still required (SDK 2.15.0 beta-only types; the MCP connector page): web search, web fetch, code
+# execution, tool search and memory went GA on 2026-02-17 and need none (Claude 4.6 release notes).
+_TOOL_BETAS = {
+    "computer_20241022": "computer-use-2024-10-22", "bash_20241022": "computer-use-2024-10-22",
+    "text_editor_20241022": "computer-use-2024-10-22", "computer_20250124": "computer-use-2025-01-24",
+    "computer_20251124": "computer-use-2025-11-24", "advisor_20260301": "advisor-tool-2026-03-01",
+}
+MCP_BETA = "mcp-client-2025-11-20"   # current; mcp-client-2026-09-15 is a superset a caller may send instead
+
+
+def betas_for(body: Mapping[str, Any]) -> list[str]:
+    """The anthropic-beta values a Messages body needs: MCP servers and the dated computer-use tools."""
+    out: list[str] = []
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else []
+    kinds = [t.get("type") for t in tools if isinstance(t, Mapping)]
+    if body.get("mcp_servers") or "mcp_toolset" in kinds:
+        out.append(MCP_BETA)
+    for kind in kinds:
+        beta = _TOOL_BETAS.get(kind) if isinstance(kind, str) else None
+        if beta and beta not in out:
+            out.append(beta)
+    return out
+
+
+def patch_headers(body: Mapping[str, Any], headers: dict[str, str]) -> dict[str, str]:
+    """Add the betas `body` needs to the caller's anthropic-beta header (comma-separated, each value once)."""
+    needed = betas_for(body)
+    if not needed:
+        return headers
+    name = next((k for k in headers if k.lower() == "anthropic-beta"), "anthropic-beta")
+    given = [v.strip() for v in headers.get(name, "").split(",") if v.strip()]
+    if any(v.startswith("mcp-client-") for v in given):
+        needed = [v for v in needed if v != MCP_BETA]   # the caller chose its MCP connector version
+    merged = given + [v for v in needed if v not in given]
+    return {**headers, name: ",".join(merged)}
+
+
 def _claude_version(model: str) -> tuple[int, int] | None:
     """(major, minor) from claude-3-7-sonnet-20250219, claude-opus-4-1, claude-sonnet-4-6, claude-2.1."""
     numbers = [int(p) for p in model.replace(".", "-").split("-") if p.isdigit() and len(p) <= 2]
@@ -109,7 +155,9 @@ SPEC = VendorSpec(
                           "parallel_tool_calls", "metadata", "top_k", "stream_options"}),
         response_formats=frozenset({"text"}),
         stream_usage=False,  # usage always comes in message_start/message_delta (§5)
+        tool_type_patterns=SERVER_TOOL_TYPES,
     ),
+    patch_headers=patch_headers,
     default_max_tokens=4096,  # Anthropic requires max_tokens on every request (§5)
     effort_profiles=(CLAUDE_ADAPTIVE, CLAUDE_ADAPTIVE_XHIGH, CLAUDE_BUDGET, CLAUDE_NO_THINKING, ANTHROPIC_GATEWAY),
     model_effort=pick_effort,
