@@ -77,7 +77,7 @@ class Running:
         return f"http://{self.host}:{self.port}"
 
     async def _start(self) -> None:
-        self.runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0, handler_cancellation=True)
+        self.runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=0.25, handler_cancellation=True)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.host, self.port)
         await site.start()
