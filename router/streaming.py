@@ -12,7 +12,7 @@ from typing import Any
 from router import costing, loop, retry, tracking, transport
 from router.call import Call
 from vendors.errors import FareboxError, MalformedResponseError
-from vendors.types import Chunk, Response
+from vendors.types import Chunk, ChunkChoice, Response
 from vendors.wires.accumulate import Accumulator
 from vendors.wires.sse import SSEParser
 
@@ -35,6 +35,12 @@ class AsyncStream:
         self._eof = False
         self._closed = False
         self._usage_seen = False
+        self._recorded = False
+        # Chunks after the first finish_reason wait here until the end, so usage and cost can ride on the last
+        # chunk that has choices (unless the caller asked for include_usage: then a final choices == [] chunk).
+        self._held: list[Chunk] = []
+        options = call.req.params.get("stream_options")
+        self._include_usage = bool(options and options.get("include_usage"))
         self.delivered = 0
         self.first_chunk_s: float | None = None
         self.response: Response | None = None
@@ -72,28 +78,49 @@ class AsyncStream:
             self._finalize()
 
     def _take(self, chunks: list[Chunk]) -> None:
+        held = self._held
         for chunk in chunks:
             self._acc.add(chunk)
+            choices = chunk.choices
             if chunk.usage is not None:
                 self._usage_seen = True
-                chunk.cost = costing.cost_for(self._call.target, chunk.usage, self._call.req)
-            self._pending.append(chunk)
+                chunk.usage = None  # usage and cost go out once, on the stream's last chunk (_finalize)
+                if not choices:
+                    continue
+            if held or (not self._include_usage and any(c.finish_reason for c in choices)):
+                held.append(chunk)
+            else:
+                self._pending.append(chunk)
 
     def _finalize(self) -> None:
         call, acc = self._call, self._acc
         if not self._usage_seen:
             acc.usage = costing.estimate_usage(call.target, call.req, text=acc.text, reasoning=acc.reasoning,
                                                tool_calls=acc.tool_calls())
-            final = Chunk(id=acc.id, created=acc.created, model=acc.model, vendor=call.target.vendor,
-                          usage=acc.usage, cost=costing.cost_for(call.target, acc.usage, call.req))
-            self._pending.append(final)
+        usage = acc.usage
+        cost = costing.cost_for(call.target, usage, call.req) if usage is not None else None
+        held, pending = self._held, self._pending
+        if self._include_usage or not (held or pending):
+            last = Chunk(id=acc.id, created=acc.created, model=acc.model, vendor=call.target.vendor)
+            if not self._include_usage:
+                last.choices = [ChunkChoice()]
+            held.append(last)
+        elif not held:
+            held.append(pending.pop())
+        held[-1].usage, held[-1].cost = usage, cost
+        pending.extend(held)
+        held.clear()
         resp = acc.response()
-        resp.cost = self._pending[-1].cost if self._pending else None
-        if resp.cost is None and acc.usage is not None:
-            resp.cost = costing.cost_for(call.target, acc.usage, call.req)
-        call.record(self._started, self._resp.status, None, resp.cost)
+        resp.cost = cost
+        self._record(None, cost)
         self.response = call.finish(resp)
         self._release()
+
+    def _record(self, error: BaseException | None, cost: Any) -> None:
+        """The stream's attempt, recorded once (it ended, failed, or was cancelled)."""
+        if not self._recorded:
+            self._recorded = True
+            self._call.record(self._started, self._resp.status, error, cost)
 
     async def __anext__(self) -> Chunk:
         if not self._pending:
@@ -105,7 +132,7 @@ class AsyncStream:
                 if isinstance(exc, FareboxError):
                     partial = await self._partial() if self.delivered else None
                     cost = partial.cost if partial is not None else None
-                    self._call.record(self._started, self._resp.status, exc, cost)
+                    self._record(exc, cost)
                     if partial is not None:
                         exc.partial = self._call.finish(partial)  # type: ignore[attr-defined]
                 self._release()
@@ -136,17 +163,7 @@ class AsyncStream:
 
         The error carries it as `exc.partial` (a Response) and the attempt keeps the estimated cost.
         """
-        call, acc = self._call, self._acc
-        try:
-            if acc.usage is None:
-                await costing.load_encodings(call.target)
-                acc.usage = costing.estimate_usage(call.target, call.req, text=acc.text, reasoning=acc.reasoning,
-                                                   tool_calls=acc.tool_calls())
-            resp = acc.response()
-            resp.cost = costing.cost_for(call.target, acc.usage, call.req)
-        except Exception:  # the vendor's error is what the caller must see
-            return None
-        return resp
+        return await _received(self._call, self._acc)
 
     async def prime(self) -> None:
         """Read up to the first chunk, so failures before it can still be retried."""
@@ -163,30 +180,69 @@ class AsyncStream:
         """Stop early; the connection is released and the call recorded as cancelled with what was received."""
         self._closed = True
         self._release()
+        if self._recorded and (self._trace is None or self._trace.done):
+            return
+        partial = await self._partial()
+        self._record(asyncio.CancelledError("the caller stopped reading the stream"),
+                     partial.cost if partial is not None else None)
         trace = self._trace
         if trace is not None and not trace.done:
-            partial = await self._partial() if self.delivered else None
             await tracking.settle(trace.cancelled(partial), quiet=True)
 
     def __del__(self) -> None:
-        # Dropped unfinished without aclose() (a `break` out of `async for`): free the connection now,
-        # on its own loop, rather than leave it to aiohttp's "Unclosed connection" finaliser.
-        trace = self._trace
-        if trace is not None and not trace.done:
-            with contextlib.suppress(Exception):
-                trace.cancelled(None, wait=False)
-        resp = self._resp
-        if resp.closed:
+        # Dropped unfinished without aclose() (a `break` out of `async for`, an exception, garbage collection):
+        # close the connection now (the vendor stops generating) and record what was received, on the stream's
+        # own loop. The task holds the call's pieces, never this object.
+        if self._recorded and (self._trace is None or self._trace.done) and self._resp.closed:
             return
         with contextlib.suppress(Exception):
+            args = (self._call, self._acc, self._resp, self._trace, self._recorded)
             try:
                 on_loop = asyncio.get_running_loop() is self._loop
             except RuntimeError:
                 on_loop = False
             if on_loop:
-                resp.close()
+                _spawn(_abandoned(*args, self._started))
             elif not self._loop.is_closed():
-                self._loop.call_soon_threadsafe(resp.close)
+                self._loop.call_soon_threadsafe(_spawn, _abandoned(*args, self._started))
+
+
+_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _spawn(coro: Any) -> None:
+    task = asyncio.get_running_loop().create_task(coro)
+    _tasks.add(task)  # a task only the loop references can be garbage-collected mid-way
+    task.add_done_callback(_tasks.discard)
+
+
+async def _received(call: Call, acc: Accumulator) -> Response | None:
+    """What a stream delivered before it stopped: the text so far, usage estimated where none came, its cost."""
+    try:
+        if acc.usage is None:
+            await costing.load_encodings(call.target)
+            acc.usage = costing.estimate_usage(call.target, call.req, text=acc.text, reasoning=acc.reasoning,
+                                               tool_calls=acc.tool_calls())
+        resp = acc.response()
+        resp.cost = costing.cost_for(call.target, acc.usage, call.req)
+    except Exception:  # a record of what was received must never cost the caller anything
+        return None
+    return call.finish(resp)
+
+
+async def _abandoned(call: Call, acc: Accumulator, resp: transport.ByteStream, trace: Any, recorded: bool,
+                     started: float) -> None:
+    """A stream dropped unfinished: its connection closed, its attempt and call recorded `cancelled`."""
+    if not resp.closed:
+        resp.close()
+    partial = await _received(call, acc)
+    if not recorded:
+        call.record(started, resp.status, asyncio.CancelledError("the stream was dropped unfinished"),
+                    partial.cost if partial is not None else None)
+    if trace is not None and not trace.done:
+        if partial is not None:
+            partial.attempts = list(call.attempts)
+        await tracking.settle(trace.cancelled(partial, wait=False), quiet=True)
 
 
 async def open_stream(call: Call) -> AsyncStream:
@@ -197,6 +253,7 @@ async def open_stream(call: Call) -> AsyncStream:
         started = time.perf_counter()
         status = None
         resp: transport.ByteStream | None = None
+        stream: AsyncStream | None = None
         recorded = len(call.attempts)
         try:
             tp = await transport.for_running_loop()
@@ -215,6 +272,8 @@ async def open_stream(call: Call) -> AsyncStream:
             stream = AsyncStream(call, resp, started)
             await stream.prime()
         except BaseException as exc:
+            if stream is not None:
+                stream._recorded = True  # recorded below, once: its finaliser must not record it again
             if resp is not None and not resp.closed:
                 resp.close()  # a failed attempt's unread bytes must not hold a pooled connection
             if len(call.attempts) == recorded:  # every failed attempt is recorded once
@@ -229,6 +288,33 @@ async def open_stream(call: Call) -> AsyncStream:
 
 
 _END = object()
+READ_AHEAD = 32   # chunks a sync stream reads ahead of its consumer (backpressure on a slow reader)
+_CREDIT_BATCH = READ_AHEAD // 2
+
+
+async def _pump(astream: AsyncStream, out: queue.SimpleQueue[Any], credits: asyncio.Semaphore) -> None:
+    """Move chunks to the consuming thread, at most READ_AHEAD ahead of it. Holds no SyncStream reference,
+    so a SyncStream dropped by its caller is garbage-collected and cancels this pump."""
+    try:
+        while True:
+            await credits.acquire()
+            try:
+                chunk = await astream.__anext__()
+            except StopAsyncIteration:
+                break
+            out.put(chunk)
+    except BaseException as exc:  # delivered to the consuming thread
+        out.put(exc)
+        if isinstance(exc, asyncio.CancelledError):
+            await astream.aclose()  # record what was received, whoever cancelled
+            raise
+    finally:
+        out.put(_END)
+
+
+def _credit(credits: asyncio.Semaphore, n: int) -> None:
+    for _ in range(n):
+        credits.release()
 
 
 class SyncStream:
@@ -238,19 +324,10 @@ class SyncStream:
         self._astream = astream
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._done = False
+        self._taken = 0
         self._bg = loop.loop()
-        self._task = asyncio.run_coroutine_threadsafe(self._pump(), self._bg)
-
-    async def _pump(self) -> None:
-        try:
-            async for chunk in self._astream:
-                self._queue.put(chunk)
-        except BaseException as exc:  # delivered to the consuming thread
-            self._queue.put(exc)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-        finally:
-            self._queue.put(_END)
+        self._credits = asyncio.Semaphore(READ_AHEAD)  # created off-loop: bound to the loop on first wait
+        self._task = asyncio.run_coroutine_threadsafe(_pump(astream, self._queue, self._credits), self._bg)
 
     @property
     def response(self) -> Response | None:
@@ -269,6 +346,10 @@ class SyncStream:
         if isinstance(item, BaseException):
             self._done = True
             raise item
+        self._taken += 1
+        if self._taken == _CREDIT_BATCH:  # one loop wake-up per batch, not per chunk
+            self._taken = 0
+            self._bg.call_soon_threadsafe(_credit, self._credits, _CREDIT_BATCH)
         return item
 
     def __enter__(self) -> SyncStream:
@@ -277,24 +358,23 @@ class SyncStream:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
-        """Stop early and release the connection."""
+    def close(self, wait: bool = True) -> None:
+        """Stop early: the vendor request is cancelled, the connection released, the call recorded `cancelled`."""
         if self._done:
             return
         self._done = True
         bg = self._bg
         if not bg.is_running():
             return  # stopped at exit, its session closed: never start a new loop from __del__ at shutdown
-        self._task.cancel()
+        self._task.cancel()  # the pump closes the stream and records it (see _pump)
         with contextlib.suppress(RuntimeError):
             if asyncio.get_running_loop() is bg:
-                # __del__ can run on the background loop's own thread: waiting there would block it.
-                bg.create_task(self._astream.aclose())
-                return
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(self._astream.aclose(), bg).result(5)
+                return  # __del__ on the background loop's own thread: waiting there would block it
+        if wait:
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(self._astream.aclose(), bg).result(5)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             if not self._done:
-                self.close()
+                self.close(wait=False)  # a finaliser never blocks its thread

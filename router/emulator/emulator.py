@@ -14,7 +14,7 @@ from .faults import Fault
 from .profiles import PROFILES
 from .records import RecordedRequest
 from .server import build_app
-from .state import State
+from .state import State, StreamEnd
 
 HOST = "127.0.0.1"
 
@@ -131,6 +131,11 @@ class Emulator:
     def requests(self) -> list[RecordedRequest]:
         """Every request received so far (including failed and faulted ones), oldest first."""
         return self._state.requests()
+
+    @property
+    def streams(self) -> list[StreamEnd]:
+        """How each streamed answer ended, oldest first: complete, or cut when the client closed the connection."""
+        return self._state.streams()
 
     def last_request(self, vendor: str | None = None) -> RecordedRequest | None:
         """The most recent request, optionally only among ``vendor``'s."""

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from .errors import error_body, minimax_text, status_for_code, stream_error_payl
 from .faults import Fault
 from .profiles import Profile
 from .sse import Event, SSEWriter
-from .state import State
+from .state import State, StreamEnd
 from .validate import Incoming, validate
 
 
@@ -224,5 +225,7 @@ async def _send_stream(
             return anthropic_wire.error_event(payload)
         return openai_wire.error_chunk(payload)
 
-    await writer.send(events, error_event)
+    complete = await writer.send(events, error_event)
+    state.stream_ended(StreamEnd(plan.n, request.path, writer.chunks, sum(1 for e in events if e.is_chunk),
+                                 complete, time.monotonic()))
     return resp

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from .faults import FaultQueue
 from .profiles import OPTION_DEFAULTS, PROFILE_DEFAULTS, PROFILES, check_option
 from .records import RecordedRequest, key_fingerprint
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """How one streamed answer ended: every event written (`complete`), or the client went away after `chunks`."""
+
+    n: int            # the request number (as in ids)
+    path: str
+    chunks: int       # SSE events written before the end
+    total: int        # events the full answer has
+    complete: bool    # False: the connection was lost or aborted before the end
+    at: float         # time.monotonic() when it ended
 
 
 class State:
@@ -19,6 +32,7 @@ class State:
         self.faults = FaultQueue()
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
+        self._streams: list[StreamEnd] = []
         self._options: dict[str, dict[str, Any]] = {}
         self._counter = 0
 
@@ -30,9 +44,18 @@ class State:
         with self._lock:
             return list(self._requests)
 
+    def stream_ended(self, end: StreamEnd) -> None:
+        with self._lock:
+            self._streams.append(end)
+
+    def streams(self) -> list[StreamEnd]:
+        with self._lock:
+            return list(self._streams)
+
     def clear(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._streams.clear()
         self.faults.clear()
 
     def next_n(self) -> int:
