@@ -100,9 +100,9 @@ class Call:
                 raise self.codec.decode_error(status, raw, headers, t.spec, model=t.model)
             try:
                 obj = json.loads(raw)
-            except ValueError as exc:
+            except (ValueError, RecursionError):  # from None: JSONDecodeError.doc is the raw body (echoed keys)
                 raise MalformedResponseError(f"reply is not JSON: {raw[:80]!r}", vendor=t.vendor, model=t.model,
-                                             status_code=status) from exc
+                                             status_code=status) from None
             resp = self.codec.decode_response(obj, t.spec, model=t.model)
             if obj.get("usage") is None:  # a server that reports no usage (some local ones): counted, marked
                 await costing.load_encodings(t)  # estimated, as a stream without usage is

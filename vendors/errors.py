@@ -75,8 +75,9 @@ class FareboxError(Exception):
         body: Any = None,
     ) -> None:
         self.message = redact(message)
-        self.vendor = vendor
-        self.model = model
+        # str() of a non-str (a junk-typed `model` a reply carried) so that the error can always be printed
+        self.vendor = vendor if vendor is None or isinstance(vendor, str) else redact(str(vendor))[:100]
+        self.model = model if model is None or isinstance(model, str) else redact(str(model))[:100]
         self.status_code = status_code
         self.vendor_code = vendor_code
         self.request_id = request_id

@@ -30,6 +30,9 @@ class Fault:
       ``Location`` is this origin (or URL prefix) followed by the request's own path and query.
     - ``huge_line_bytes``: stream → before the first chunk, one ``data:`` line of this many bytes
       (written in 1 MiB pieces), then the normal stream; non-stream → a 200 JSON body of that size.
+    - ``events``: stream → these SSE events instead of the answer's (a string is sent as the
+      ``data:`` verbatim, anything else as JSON; an object's ``type`` names the event). For a plain
+      reply of arbitrary JSON use ``status=200, body=...``.
     - ``error_after_chunks``: after N chunks send an in-stream error (Anthropic ``event: error``
       with overloaded_error for 529 / api_error otherwise; OpenAI surfaces a ``data: {"error":…}``
       chunk) and close. ``status`` picks the error kind (default 529 Anthropic, 500 OpenAI). On a
@@ -58,6 +61,7 @@ class Fault:
     error_after_chunks: int | None = None
     redirect_to: str | None = None
     huge_line_bytes: int | None = None
+    events: list[Any] | None = None
 
     def __post_init__(self) -> None:
         if self.times == 0 or self.times < -1:

@@ -44,7 +44,7 @@ def _content_type(obj: Any) -> str:
         return "application/json"
     try:
         json.loads(obj)
-    except ValueError:
+    except (ValueError, RecursionError):
         return "text/html" if obj.lstrip().startswith("<") else "text/plain"
     return "application/json"
 
@@ -210,6 +210,10 @@ async def _send_stream(
     fault: Fault | None,
 ) -> web.StreamResponse:
     events: list[Event] = _wire(state, call, plan, opts, True)
+    if fault is not None and fault.events is not None:
+        events = [Event(data=e) if isinstance(e, str) else
+                  Event.json(e, name=e.get("type") if isinstance(e, dict) and isinstance(e.get("type"), str)
+                             and call.surface == "anthropic" else None) for e in fault.events]
     resp = web.StreamResponse(
         status=200,
         headers={**headers, "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"},

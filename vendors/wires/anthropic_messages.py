@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from vendors.spec import VendorSpec, Wire
 from vendors.types import PLAIN_BLOCKS, Choice, Chunk, ChunkChoice, Delta, FunctionCall, Message, Response, ToolCall
 from vendors.wires import Codec
 from vendors.wires.anthropic_request import encode_request
+from vendors.wires.envelope import GuardedStream, guard_decode
 from vendors.wires.envelope import decode_error as _decode_error
 from vendors.wires.usage import anthropic_usage, read_anthropic_counts
 
@@ -133,9 +135,9 @@ class StreamDecoder:
         except ValueError as exc:   # JSONDecodeError and pydantic's ValidationError both land here
             if isinstance(exc, FareboxError):
                 raise
-            raise _malformed(self.spec, self.model, f"bad {event or 'event'} data: {exc}") from exc
-        except (AttributeError, TypeError, KeyError) as exc:
-            raise _malformed(self.spec, self.model, f"bad {event or 'event'} data: {exc}") from exc
+            raise _malformed(self.spec, self.model, f"bad {event or 'event'} data: {exc}") from None
+        except (AttributeError, TypeError, KeyError, RecursionError) as exc:
+            raise _malformed(self.spec, self.model, f"bad {event or 'event'} data: {exc}") from None
 
     def finish(self) -> list[Chunk]:
         """At the end of the bytes: the closing chunk if message_stop never came but the reply ended."""
@@ -307,8 +309,8 @@ class AnthropicMessagesCodec:
 
     wire = Wire.ANTHROPIC_MESSAGES
     encode_request = staticmethod(encode_request)
-    decode_response = staticmethod(decode_response)
-    stream_decoder = StreamDecoder
+    decode_response = staticmethod(guard_decode(decode_response))
+    stream_decoder = functools.partial(GuardedStream, StreamDecoder)  # a partial binds no self
     decode_error = staticmethod(_decode_error)
 
 

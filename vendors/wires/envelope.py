@@ -25,7 +25,12 @@ from vendors.errors import (
 from vendors.secrets import redact
 from vendors.spec import VendorSpec
 
-__all__ = ["decode_error", "error_fields", "error_for_status", "parse_retry_after"]
+__all__ = ["JUNK", "GuardedStream", "decode_error", "error_fields", "error_for_status", "guard_decode", "junk_error",
+           "parse_retry_after"]
+
+# What a reply of the wrong shape raises inside a decoder: wrong types, missing keys, nesting past the stack
+# (pydantic's ValidationError and json's JSONDecodeError are ValueErrors). All of it is a MalformedResponseError.
+JUNK = (TypeError, ValueError, AttributeError, KeyError, IndexError, LookupError, RecursionError, OverflowError)
 
 _TRAILING_CODE = re.compile(r"\((\d{3,5})\)\s*$")
 _CONTEXT_WORDS = re.compile(
@@ -173,6 +178,16 @@ def error_fields(body: Any) -> tuple[str | None, str, int | str | None, int | No
 def decode_error(status: int, body: bytes | str | Any, headers: Mapping[str, str], spec: VendorSpec,
                  *, model: str) -> FareboxError:
     """The FareboxError for a non-success reply (or an HTTP 200 carrying `base_resp` != 0)."""
+    try:
+        return _decode_error(status, body, headers, spec, model=model)
+    except JUNK:  # an error body of junk types or absurd nesting: the status alone classifies it
+        cls = error_for_status(status) if status >= 400 else MalformedResponseError
+        return cls(f"HTTP {status} with an error body that could not be read", vendor=spec.name, model=model,
+                   status_code=status)
+
+
+def _decode_error(status: int, body: bytes | str | Any, headers: Mapping[str, str], spec: VendorSpec,
+                  *, model: str) -> FareboxError:
     parsed = _parse(body)
     etype, message, code, http_code, request_id = error_fields(parsed)
     request_id = request_id or headers.get("x-request-id") or headers.get("request-id")
@@ -205,6 +220,84 @@ def decode_error(status: int, body: bytes | str | Any, headers: Mapping[str, str
     )
 
 
+def _excerpt(value: Any, limit: int = 100) -> str:
+    """A short, key-free glimpse of a reply for an error message."""
+    if not isinstance(value, str | bytes | bytearray):
+        try:
+            value = json.dumps(value, ensure_ascii=False, default=repr)
+        except JUNK:
+            return f"<{type(value).__name__}>"
+    elif not isinstance(value, str):
+        value = bytes(value[: limit * 4]).decode("utf-8", errors="replace")
+    text = value[:limit]
+    return redact(text) + ("…" if len(value) > limit else "")
+
+
+def junk_error(exc: BaseException, spec: VendorSpec, model: str, data: Any, what: str = "reply") -> FareboxError:
+    """The MalformedResponseError for a decoder that tripped on a reply of the wrong shape."""
+    if isinstance(exc, FareboxError):
+        return exc
+    errors = getattr(exc, "errors", None)
+    detail = ""
+    if callable(errors):  # pydantic: the first bad field, not the whole multi-line report
+        try:
+            first = errors()[0]
+            detail = f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg', '')}"
+        except JUNK:
+            detail = ""
+    if isinstance(exc, RecursionError):
+        detail = "nested too deeply"
+    detail = detail or f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
+    return MalformedResponseError(f"{what} does not have the expected shape ({detail}): {_excerpt(data)}",
+                                  vendor=spec.name, model=model)
+
+
+def guard_decode(decode: Any) -> Any:
+    """`decode(body, spec, model=...)` whose junk-shaped failures are MalformedResponseErrors."""
+
+    def guarded(body: Any, spec: VendorSpec, *, model: str) -> Any:
+        try:
+            return decode(body, spec, model=model)
+        except FareboxError:
+            raise
+        except JUNK as exc:
+            raise junk_error(exc, spec, model, body) from None
+
+    guarded.__doc__ = decode.__doc__
+    guarded.__wrapped__ = decode  # type: ignore[attr-defined]
+    return guarded
+
+
+class GuardedStream:
+    """A wire's StreamDecoder whose junk-shaped failures are MalformedResponseErrors (no raw error escapes)."""
+
+    __slots__ = ("_inner", "_model", "_spec")
+
+    def __init__(self, decoder_cls: Any, spec: VendorSpec, *, model: str) -> None:
+        self._inner = decoder_cls(spec, model=model)
+        self._spec, self._model = spec, model
+
+    @property
+    def done(self) -> bool:
+        return self._inner.done
+
+    def feed(self, event: str, data: str) -> list[Any]:
+        try:
+            return self._inner.feed(event, data)
+        except FareboxError:
+            raise
+        except JUNK as exc:
+            raise junk_error(exc, self._spec, self._model, data, f"stream event {event or 'data'}") from None
+
+    def finish(self) -> list[Any]:
+        try:
+            return self._inner.finish()
+        except FareboxError:
+            raise
+        except JUNK as exc:
+            raise junk_error(exc, self._spec, self._model, "", "the end of the stream") from None
+
+
 def _scrub(value: Any) -> Any:
     """`value` with every registered key redacted from its strings."""
     if isinstance(value, str):
@@ -228,7 +321,7 @@ def _parse(body: Any) -> Any:
             return None
         try:
             return json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return text
     return body
 

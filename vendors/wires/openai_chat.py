@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from vendors.types import (
     Usage,
 )
 from vendors.wires import Codec
-from vendors.wires.envelope import decode_error
+from vendors.wires.envelope import GuardedStream, decode_error, guard_decode
 from vendors.wires.reasoning import ReasoningStream, ThinkSplitter, split_think
 from vendors.wires.usage import parse_usage
 
@@ -227,8 +228,8 @@ class StreamDecoder:
             return self._flush()
         try:
             obj = json.loads(data)
-        except ValueError as exc:
-            raise _malformed(self._spec, self.model, f"stream chunk is not JSON: {data[:80]!r}") from exc
+        except (ValueError, RecursionError):  # from None: JSONDecodeError.doc would keep the raw event
+            raise _malformed(self._spec, self.model, f"stream chunk is not JSON: {data[:80]!r}") from None
         if not isinstance(obj, dict):
             raise _malformed(self._spec, self.model, "stream chunk is not a JSON object")
         if obj.get("error"):
@@ -334,8 +335,8 @@ class StreamDecoder:
 
 
 def _delta_call(raw: Any, position: int) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        return {"index": position}
+    if not isinstance(raw, dict):  # as on the plain path: a call that is not an object is a malformed reply
+        raise TypeError(f"tool_calls[{position}] is {type(raw).__name__}, not an object")
     fn = raw.get("function") or {}
     return {"index": raw.get("index", position), "id": raw.get("id") or None, "type": raw.get("type") or "function",
             "function": {"name": fn.get("name") or None, "arguments": fn.get("arguments") or ""}}
@@ -350,8 +351,8 @@ class OpenAIChatCodec:
 
     wire = Wire.OPENAI_CHAT
     encode_request = staticmethod(encode_request)
-    decode_response = staticmethod(decode_response)
-    stream_decoder = StreamDecoder
+    decode_response = staticmethod(guard_decode(decode_response))
+    stream_decoder = functools.partial(GuardedStream, StreamDecoder)  # a partial binds no self
     decode_error = staticmethod(decode_error)
 
 
