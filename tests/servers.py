@@ -9,7 +9,7 @@ Pure stdlib (pytest only for the skip/fail rule). Each server is a context manag
 
 Leaving the ``with`` block (normally or by an exception) kills what is left and removes the temp dir; an
 ``atexit`` hook does the same for servers never closed, and on Linux every server gets PR_SET_PDEATHSIG, so
-it dies with the test process even when that process is killed.
+it dies with the test process even when that process is killed (for servers started from the main thread).
 
 When the tests run as root (CI here), PostgreSQL runs as an unprivileged system user (``farebox-pg``, made
 with ``useradd --system`` if missing, else ``nobody``): initdb and postgres refuse to run as root.
@@ -30,6 +30,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Self
@@ -124,7 +125,13 @@ def _pdeathsig() -> Any:
     return preexec
 
 
-_PREEXEC = _pdeathsig()
+_PDEATHSIG = _pdeathsig()
+
+
+def _preexec() -> Any:
+    # The parent-death signal fires when the forking *thread* ends, not the process: a server started from a
+    # worker thread (asyncio.to_thread) would die with that thread. So only from the main thread.
+    return _PDEATHSIG if threading.current_thread() is threading.main_thread() else None
 
 
 def descendants(pid: int) -> list[int]:
@@ -216,7 +223,7 @@ class _Server:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 self._command(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_PREEXEC, **self._popen_kwargs())
+                start_new_session=True, preexec_fn=_preexec(), **self._popen_kwargs())
         deadline = began + self.start_timeout
         try:
             while not self._ready():
@@ -250,8 +257,8 @@ class _Server:
         PostgreSQL's children call setsid(), so the leader's process group is not enough: the tree is
         read from /proc first and each process is killed by pid.
         """
-        if self.proc is None:
-            return
+        if self.proc is None or self.proc.poll() is not None:
+            return  # never started, or already reaped: its pid may belong to someone else by now
         pids = [self.proc.pid, *descendants(self.proc.pid)]
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)  # start_new_session: the group id is the leader's pid
@@ -402,7 +409,7 @@ class PostgresServer(_Server):
                "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"]
         with open(self.log_path, "ab") as log:
             result = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    preexec_fn=_PREEXEC, check=False, timeout=120, **self._popen_kwargs())
+                                    preexec_fn=_preexec(), check=False, timeout=120, **self._popen_kwargs())
         if result.returncode != 0:
             log_tail = self.log_tail()
             self.close()
