@@ -8,6 +8,8 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -113,6 +115,15 @@ def test_redis_kill_leaves_no_process_and_close_removes_the_dir() -> None:
         base = server.base
     assert running(server.data_dir) == []
     assert not os.path.exists(base)
+
+
+def test_a_server_restarted_from_a_worker_thread_outlives_the_thread() -> None:
+    with RedisServer() as server:
+        worker = threading.Thread(target=server.restart)
+        worker.start()
+        worker.join()
+        time.sleep(0.3)  # a parent-death signal tied to the worker thread would have killed it by now
+        assert server.alive() and server.command("PING").startswith(b"+PONG")
 
 
 def test_a_failing_test_body_still_cleans_up() -> None:
