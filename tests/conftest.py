@@ -12,6 +12,9 @@ import pytest
 
 from router.emulator import Emulator
 
+# Real redis-server / PostgreSQL / Chromium fixtures (skip locally without the binary, fail under CI=true).
+pytest_plugins = ["tests.server_fixtures"]
+
 # A distinctive key: if it shows up anywhere it must not, the tests find it by plain substring search.
 KEY = "sk-api-SECRET-abcdefghijklmnop"
 

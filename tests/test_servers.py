@@ -18,8 +18,6 @@ import pytest
 from tests import servers
 from tests.servers import PostgresServer, RedisServer
 
-pytest_plugins = ["tests.server_fixtures"]
-
 
 def running(pattern: str) -> list[str]:
     """`pgrep -af pattern`, minus pgrep itself: the live processes whose command line contains `pattern`."""
