@@ -86,6 +86,7 @@ class Usage(_Model):
     total_tokens: int = 0
     cached_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # the part of cache_write_tokens written for 1 hour (Anthropic), billed higher
     reasoning_tokens: int = 0
     # Anthropic usage.server_tool_use: server-side tool requests, billed per request where priced.
     web_search_requests: int = 0

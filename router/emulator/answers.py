@@ -117,6 +117,8 @@ class Plan:
     server_blocks: tuple[dict[str, Any], ...] = ()
     server_usage: dict[str, int] | None = None
     citations: tuple[dict[str, Any], ...] = ()
+    cache_write_5m_tokens: int = 0   # Anthropic surface: cache writes, by duration
+    cache_write_1h_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -212,6 +214,7 @@ def build_plan(
     tool_id: Callable[[str], str],
     cache_hit_tokens: int = 0,
     finish_reason: str | None = None,
+    cache_write_tokens: tuple[int, int] = (0, 0),
 ) -> Plan:
     """Decide the answer for one request; pure and deterministic."""
     model = str(body.get("model") or "")
@@ -243,5 +246,7 @@ def build_plan(
         prompt_tokens=prompt,
         completion_tokens=words(text) + reasoning_tokens + tool_words,
         reasoning_tokens=reasoning_tokens,
-        cache_hit_tokens=max(0, min(int(cache_hit_tokens), prompt)),
+        cache_hit_tokens=(hit := max(0, min(int(cache_hit_tokens), prompt))),
+        cache_write_5m_tokens=(five := max(0, min(int(cache_write_tokens[0]), prompt - hit))),
+        cache_write_1h_tokens=max(0, min(int(cache_write_tokens[1]), prompt - hit - five)),
     )

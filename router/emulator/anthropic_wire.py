@@ -32,12 +32,17 @@ def stop_reason(plan: Plan) -> str:
 
 def usage(plan: Plan, output_tokens: int | None = None) -> dict[str, Any]:
     # input_tokens excludes cache reads on this wire; the router adds them back (VENDORS.md §7.4).
-    out = {
-        "input_tokens": plan.prompt_tokens - plan.cache_hit_tokens,
-        "cache_creation_input_tokens": 0,
+    # cache_creation splits the writes by duration; cache_creation_input_tokens is their sum.
+    written = plan.cache_write_5m_tokens + plan.cache_write_1h_tokens
+    out: dict[str, Any] = {
+        "input_tokens": plan.prompt_tokens - plan.cache_hit_tokens - written,
+        "cache_creation_input_tokens": written,
         "cache_read_input_tokens": plan.cache_hit_tokens,
         "output_tokens": plan.completion_tokens if output_tokens is None else output_tokens,
     }
+    if written:
+        out["cache_creation"] = {"ephemeral_5m_input_tokens": plan.cache_write_5m_tokens,
+                                 "ephemeral_1h_input_tokens": plan.cache_write_1h_tokens}
     if plan.server_usage is not None and output_tokens is None:
         out["server_tool_use"] = dict(plan.server_usage)   # counted once the tools ran: not in message_start
     return out

@@ -184,6 +184,7 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "keepalive": False,  # ": keep-alive" comment lines on the OpenAI surface (default on for compatible)
     "chunk_words": 3,  # words per content/reasoning stream chunk
     "cache_hit_tokens": 0,  # prompt tokens reported as cache hits (clipped to the prompt)
+    "cache_write_tokens": (0, 0),  # Anthropic surface: (5-minute, 1-hour) cache writes, usage.cache_creation
     "finish_reason": None,  # override the final finish/stop reason, e.g. "insufficient_system_resource"
     "thinking": None,  # True/False forces reasoning on/off; None = the vendor's rule
     "valid_keys": None,  # raw keys accepted (kept only as fingerprints); None = any key

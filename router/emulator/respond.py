@@ -103,6 +103,7 @@ def _plan(state: State, call: Call, opts: dict[str, Any], thinking: bool, n: int
         tool_id=make_tool_id,
         cache_hit_tokens=opts["cache_hit_tokens"],
         finish_reason=opts["finish_reason"],
+        cache_write_tokens=tuple(opts["cache_write_tokens"]),
     )
     if profile.name != "anthropic":
         return plan

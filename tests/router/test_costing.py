@@ -441,3 +441,21 @@ def test_fallback_attempt_costs_nothing(emu: Emulator) -> None:
     assert [(a.vendor, a.ok) for a in resp.attempts] == [("minimax", False), ("deepseek", True)]
     assert resp.attempts[0].cost is None
     assert resp.cost.vendor == "deepseek" and resp.attempts[-1].cost == resp.cost
+
+
+# ── Anthropic cache writes by duration (usage.cache_creation) ───────────────────────────────────────
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_one_hour_cache_writes_are_read_and_billed_at_twice_input(emu: Emulator, stream: bool) -> None:
+    pin = PIN["anthropic"]
+    emu.set_options("anthropic", cache_hit_tokens=2, cache_write_tokens=(3, 5))
+    resp = call(emu, pin, stream=stream)
+    if stream:
+        list(resp)
+        resp = resp.response
+    assert (resp.usage.cached_tokens, resp.usage.cache_write_tokens, resp.usage.cache_write_1h_tokens) == (2, 8, 5)
+    # claude-sonnet-4-5: 5-minute writes 3.75 (1.25x input 3.00), 1-hour writes 6.00 (2x)
+    assert resp.cost.cache_write == per_million(3, "3.75") + per_million(5, "6.00")
+    assert resp.cost.cache_write_1h_tokens == 5
+    fresh = resp.usage.prompt_tokens - 2 - 8
+    assert resp.cost.total == (per_million(fresh, "3.00") + per_million(2, "0.30") + resp.cost.cache_write
+                               + per_million(resp.usage.completion_tokens, "15.00"))

@@ -66,6 +66,12 @@ def read_anthropic_counts(raw: Any, counts: dict[str, int], *, spec: VendorSpec,
         if value is not None:   # compatible servers send null for cache fields they do not track
             counts[key] = _count(value, key, spec, model)
             seen = True
+    split = raw.get("cache_creation")  # {ephemeral_5m_input_tokens, ephemeral_1h_input_tokens} (§5, Errata)
+    if isinstance(split, Mapping):
+        for key in ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"):
+            if split.get(key) is not None:
+                counts[key] = _count(split[key], f"cache_creation.{key}", spec, model)
+                seen = True
     details = raw.get("output_tokens_details")
     if isinstance(details, Mapping) and details.get("thinking_tokens") is not None:
         counts["thinking_tokens"] = _count(details["thinking_tokens"], "thinking_tokens", spec, model)
@@ -80,11 +86,13 @@ def read_anthropic_counts(raw: Any, counts: dict[str, int], *, spec: VendorSpec,
 def anthropic_usage(counts: Mapping[str, int]) -> Usage:
     """Usage from Anthropic-style counts: prompt_tokens includes cache reads and writes, as OpenAI's does."""
     read = counts.get("cache_read_input_tokens", 0)
-    write = counts.get("cache_creation_input_tokens", 0)
+    hour = counts.get("ephemeral_1h_input_tokens", 0)
+    # cache_creation_input_tokens is the sum of both durations; a server that sends only the split is added up.
+    write = max(counts.get("cache_creation_input_tokens", 0), counts.get("ephemeral_5m_input_tokens", 0) + hour)
     prompt = counts.get("input_tokens", 0) + read + write
     output = counts.get("output_tokens", 0)
     return Usage(prompt_tokens=prompt, completion_tokens=output, total_tokens=prompt + output,
-                 cached_tokens=read, cache_write_tokens=write,
+                 cached_tokens=read, cache_write_tokens=write, cache_write_1h_tokens=hour,
                  reasoning_tokens=min(counts.get("thinking_tokens", 0), output),
                  web_search_requests=counts.get("web_search_requests", 0),
                  web_fetch_requests=counts.get("web_fetch_requests", 0))

@@ -56,6 +56,27 @@ def test_anthropic_style_object() -> None:
     assert u.cache_write_tokens == 5
 
 
+@pytest.mark.parametrize(("raw", "writes"), [
+    # Anthropic's split of cache writes by duration (Errata): 5-minute and 1-hour, summed in cache_creation_input_tokens
+    ({"input_tokens": 10, "cache_creation_input_tokens": 30, "cache_read_input_tokens": 0, "output_tokens": 1,
+      "cache_creation": {"ephemeral_5m_input_tokens": 10, "ephemeral_1h_input_tokens": 20}}, (30, 20)),
+    # a compatible server that sends only the split: the writes are its sum
+    ({"input_tokens": 10, "output_tokens": 1,
+      "cache_creation": {"ephemeral_5m_input_tokens": 4, "ephemeral_1h_input_tokens": 6}}, (10, 6)),
+    # no split: every write is a 5-minute one
+    ({"input_tokens": 10, "cache_creation_input_tokens": 7, "output_tokens": 1}, (7, 0)),
+])
+def test_anthropic_cache_writes_by_duration(raw: dict[str, Any], writes: tuple[int, int]) -> None:
+    u = usage(raw, ANTHROPIC)
+    assert (u.cache_write_tokens, u.cache_write_1h_tokens) == writes
+    assert u.prompt_tokens == 10 + writes[0]
+
+
+def test_anthropic_cache_split_must_be_counts() -> None:
+    with pytest.raises(MalformedResponseError, match=r"cache_creation\.ephemeral_1h_input_tokens"):
+        usage({"input_tokens": 1, "cache_creation": {"ephemeral_1h_input_tokens": -1}}, ANTHROPIC)
+
+
 def test_anthropic_codec_reads_the_same_row() -> None:
     body = {"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
             "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn",
