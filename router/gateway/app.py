@@ -163,8 +163,14 @@ def json_response(data: Any, headers: dict[str, str] | None = None, status: int 
 def openai_error(err: GatewayError, exc: BaseException | None = None) -> web.Response:
     if err.status >= 500 and exc is not None and err.code == "internal_error":
         log.error("unexpected error in the gateway: %s", type(exc).__name__, exc_info=exc)
-    return web.Response(body=err.openai_body(), status=err.status, content_type="application/json",
-                        headers=err.all_headers())
+    return closing(err, web.Response(body=err.openai_body(), status=err.status, content_type="application/json",
+                                     headers=err.all_headers()))
+
+
+def closing(err: GatewayError, resp: web.Response) -> web.Response:
+    if err.code in ("request_timeout", "request_too_large"):
+        resp.force_close()  # the rest of that body is not worth reading: drop the connection after the answer
+    return resp
 
 
 def build_app(router: Any, settings: GatewaySettings | None = None, *, guard: Guard | None = None) -> web.Application:

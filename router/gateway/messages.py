@@ -14,8 +14,10 @@ __all__ = ["add_routes", "anthropic_error"]
 
 
 def anthropic_error(err: GatewayError, exc: BaseException | None = None) -> web.Response:
-    return web.Response(body=err.anthropic_body(), status=err.status, content_type="application/json",
-                        headers=err.all_headers())
+    from router.gateway.app import closing
+
+    return closing(err, web.Response(body=err.anthropic_body(), status=err.status, content_type="application/json",
+                                     headers=err.all_headers()))
 
 
 def add_routes(app: web.Application, gw: Any) -> None:

@@ -1,0 +1,96 @@
+"""Streams through the gateway: chunk by chunk as they come, keep-alives while the first token is pending, and a
+client that goes away cancels the vendor request, recorded cancelled with the partial cost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+import aiohttp
+
+from tests.conftest import ledger_rows
+from tests.router.gateway.conftest import MASTER
+
+BODY = {"model": "cheap", "messages": [{"role": "user", "content": "Hi there, tell me something"}], "stream": True}
+HEADERS = {"Authorization": f"Bearer {MASTER}"}
+
+
+async def _lines(resp: aiohttp.ClientResponse) -> Any:
+    started = time.perf_counter()
+    async for raw in resp.content:
+        line = raw.decode().rstrip("\n")
+        if line:
+            yield time.perf_counter() - started, line
+
+
+async def test_keepalive_comments_while_the_first_token_is_pending(gateway: Any, emu: Any) -> None:
+    emu.fault(vendor="deepseek", delay_s=0.9)   # gateway fixture: keepalive_s = 0.2
+    async with aiohttp.ClientSession() as s, s.post(gateway.url + "/v1/chat/completions", json=BODY,
+                                                    headers=HEADERS) as resp:
+        assert resp.status == 200 and resp.content_type == "text/event-stream"
+        lines = [line async for _, line in _lines(resp)]
+    first_data = next(i for i, line in enumerate(lines) if line.startswith("data:"))
+    assert lines[:first_data] and set(lines[:first_data]) == {": keep-alive"}
+    assert len(lines[:first_data]) >= 3
+    assert lines[-1] == "data: [DONE]"
+
+
+async def test_chunks_are_relayed_as_they_come_not_buffered(gateway: Any, emu: Any) -> None:
+    emu.fault(vendor="deepseek", chunk_delay_s=0.15)
+    async with aiohttp.ClientSession() as s, s.post(gateway.url + "/v1/chat/completions", json=BODY,
+                                                    headers=HEADERS) as resp:
+        timed = [(t, line) for t, line in [x async for x in _lines(resp)] if line.startswith("data: {")]
+    content = [(t, json.loads(line[6:])) for t, line in timed]
+    texts = [(t, c["choices"][0]["delta"].get("content")) for t, c in content if c["choices"]]
+    arrivals = [t for t, text in texts if text]
+    assert len(arrivals) >= 3
+    # Each piece arrives about one vendor chunk delay after the previous one, not all at the end.
+    assert arrivals[-1] - arrivals[0] >= 0.15 * (len(arrivals) - 1) * 0.8
+
+
+async def test_client_disconnect_cancels_the_vendor_request(gateway: Any, emu: Any) -> None:
+    emu.fault(vendor="deepseek", chunk_delay_s=0.3)
+    started = time.perf_counter()
+    async with aiohttp.ClientSession() as s:
+        resp = await s.post(gateway.url + "/v1/chat/completions", json=BODY, headers=HEADERS)
+        got = 0
+        async for _, line in _lines(resp):
+            if line.startswith("data: {") and json.loads(line[6:])["choices"][0]["delta"].get("content"):
+                got += 1
+                if got == 2:
+                    break
+        resp.close()   # the client goes away mid-stream
+        gone = time.perf_counter() - started
+    for _ in range(100):
+        rows = ledger_rows(gateway.ledger)
+        if rows:
+            break
+        await asyncio.sleep(0.05)
+    assert len(rows) == 1, rows
+    row = rows[0]
+    assert row["status"] == "cancelled" and row["stream"] == 1
+    assert row["completion_tokens"] > 0 and Decimal(row["cost_total"]) > 0 and row["estimated"] == 1
+    # Recorded soon after the disconnect (the partial usage is counted with tiktoken), well before the vendor
+    # would have finished: the same stream read to its end takes longer.
+    emu.fault(vendor="deepseek", chunk_delay_s=0.3)
+    whole = time.perf_counter()
+    async with aiohttp.ClientSession() as s, s.post(gateway.url + "/v1/chat/completions", json=BODY,
+                                                    headers=HEADERS) as resp:
+        await resp.read()
+    whole = time.perf_counter() - whole
+    assert row["latency_s"] < gone + 1.0 < whole, (row["latency_s"], gone, whole)
+    assert json.loads(row["tags"])["key_id"] == "master"
+
+
+async def test_anthropic_stream_keepalive_and_events(gateway: Any, emu: Any) -> None:
+    emu.fault(vendor="anthropic", delay_s=0.5)
+    body = {"model": "claude", "max_tokens": 2000, "messages": [{"role": "user", "content": "Hi"}], "stream": True}
+    async with aiohttp.ClientSession() as s, s.post(gateway.url + "/v1/messages", json=body,
+                                                    headers={"x-api-key": MASTER}) as resp:
+        lines = [line async for _, line in _lines(resp)]
+    assert lines[0] == ": keep-alive"
+    events = [line[7:] for line in lines if line.startswith("event: ")]
+    assert events[0] == "message_start" and events[-2:] == ["message_delta", "message_stop"]
