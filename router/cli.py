@@ -132,7 +132,8 @@ def cmd_spend(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2, default=str))
         return 0
     fields = [*group_by, "calls", "failures", "cancelled", "fallbacks", "prompt_tokens", "completion_tokens",
-              "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost"]
+              "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost", "unpriced_calls",
+              "unpriced_prompt_tokens", "unpriced_completion_tokens"]
     if args.format == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
@@ -141,11 +142,13 @@ def cmd_spend(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no calls recorded in {args.ledger or default_path()} for that period")
         return 0
-    shown = [*group_by, "calls", "failures", "fallbacks", "prompt_tokens", "completion_tokens", "cost"]
-    total = {name: sum(d[name] for d in data) for name in shown if name not in group_by}
-    cells = [[_cell(d[name]) for name in shown] for d in data]
-    cells.append(["total" if i == 0 else "" for i in range(len(group_by))] + [_cell(total[n]) for n in shown[
-        len(group_by):]])
+    shown = [*group_by, "calls", "failures", "fallbacks", "prompt_tokens", "completion_tokens", "cost", "unpriced"]
+    summed = ("calls", "failures", "fallbacks", "prompt_tokens", "completion_tokens", "cost", "unpriced_calls",
+              "unpriced_prompt_tokens", "unpriced_completion_tokens")
+    total = {name: sum(d[name] for d in data) for name in summed}
+    cells = [[_spend_cell(d, name) for name in shown] for d in data]
+    cells.append(["total" if i == 0 else "" for i in range(len(group_by))]
+                 + [_spend_cell(total, n) for n in shown[len(group_by):]])
     widths = [max(len(name), *(len(row[i]) for row in cells)) for i, name in enumerate(shown)]
     numeric = [name not in group_by for name in shown]
     print("  ".join(n.rjust(w) if r else n.ljust(w) for n, w, r in zip(shown, widths, numeric, strict=True)))
@@ -154,9 +157,20 @@ def cmd_spend(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return f"${value:.6f}"
+def _spend_cell(row: dict[str, Any], name: str) -> str:
+    """A spend table cell. Unpriced calls are never shown as $0: their cost is unknown, so a group of only
+    unpriced calls shows "unknown" and a mixed group's cost is a lower bound ("≥$…")."""
+    unpriced = row["unpriced_calls"]
+    if name == "unpriced":
+        tokens = row["unpriced_prompt_tokens"] + row["unpriced_completion_tokens"]
+        return f"{unpriced} ({tokens} tok)" if unpriced else "-"
+    if name == "cost":
+        from pricing.cost import usd
+
+        if unpriced and not row["cost"]:
+            return "unknown"
+        return ("≥" if unpriced else "") + usd(row["cost"])
+    value = row[name]
     return "-" if value is None else str(value)
 
 

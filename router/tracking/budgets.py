@@ -52,7 +52,8 @@ class Budget(BaseModel):
     """At most `max_usd` (also spelled `max_budget`) of spend per UTC `period` for the calls in `scope`.
 
     scope: "global", "alias:NAME" or "tag:KEY=VALUE"; `alias="NAME"` or `tag="KEY=VALUE"` (or {KEY: VALUE})
-    say the same. period: "day" or "month" (also "daily", "1d", "monthly", "1mo").
+    say the same. period: "day" or "month" (also "daily", "1d", "monthly", "1mo"). unpriced: "block"
+    (default: BudgetExceededError before a call to a model without a price) or "allow".
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -61,6 +62,9 @@ class Budget(BaseModel):
     period: Period = Field("day", validation_alias=AliasChoices(
         "period", "budget_period", "budget_duration"))
     max_usd: Decimal = Field(gt=0, validation_alias=AliasChoices("max_usd", "max_budget"))
+    # A call to a model without a price: its cost is unknown, so by default a budget refuses it rather than
+    # count it as $0; "allow" lets it through (the ledger and spend() still show it as unpriced).
+    unpriced: Literal["block", "allow"] = "block"
 
     @model_validator(mode="before")
     @classmethod
@@ -151,8 +155,17 @@ class Budgets:
         matching = [b for b in self.items if b.applies(alias, tags)]
         if not matching:
             return None
-        if not estimate.is_finite():
-            estimate = Decimal(0)  # an unpriced model: its record brings no cost either
+        if not estimate.is_finite():  # a model without a price: its cost cannot be checked against a budget
+            blocking = [b for b in matching if b.unpriced == "block"]
+            if blocking:
+                raise BudgetExceededError(
+                    f"budget {blocking[0].scope} per {blocking[0].period} cannot check a call to "
+                    f"{vendor + '/' if vendor else ''}{model or 'this model'}: the model has no price, so its "
+                    "cost is unknown",
+                    vendor=vendor, model=model,
+                    hint="add its price with pricing.load_overrides('my-prices.toml') (a [[model]] row, see "
+                         "README 'Pricing') or the FAREBOX_PRICES file, or give the budget unpriced='allow'")
+            estimate = Decimal(0)
         now = datetime.now(UTC)
         if ledger is None:  # best-effort without a ledger: only what this process has in flight counts
             return self.check(None, matching, estimate, now, vendor, model)

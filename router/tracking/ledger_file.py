@@ -71,6 +71,68 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         rpm INTEGER,
         tags TEXT
     )""",),
+    # v4: unpriced is not free. cost_pico is NULL for a call that used tokens of a model without a price (priced =
+    # 0); sent_ts is when the request went out (the instant it was priced at); cache_write_1h_tokens splits the
+    # cache writes. SQLite cannot drop NOT NULL in place, so the table is copied; older rows that used tokens but
+    # carry no cost were unpriced calls stored as 0.
+    ("""CREATE TABLE calls_v4 (
+        id INTEGER PRIMARY KEY,
+        record_id TEXT NOT NULL,
+        ts REAL NOT NULL,
+        vendor TEXT NOT NULL,
+        model TEXT NOT NULL,
+        alias TEXT,
+        deployment TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        vendor_code TEXT,
+        http_status INTEGER,
+        stream INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        fallbacks INTEGER NOT NULL DEFAULT 0,
+        prompt_tokens INTEGER NOT NULL DEFAULT 0,
+        cached_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+        cache_write_1h_tokens INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+        cost_input TEXT,
+        cost_cache_read TEXT,
+        cost_cache_write TEXT,
+        cost_output TEXT,
+        cost_reasoning TEXT,
+        cost_total TEXT,
+        cost_pico INTEGER,
+        cost_exact INTEGER NOT NULL DEFAULT 1,
+        estimated INTEGER NOT NULL DEFAULT 0,
+        billing TEXT,
+        latency_s REAL,
+        ttft_s REAL,
+        effort TEXT,
+        response_id TEXT,
+        tags TEXT,
+        pid INTEGER,
+        priced INTEGER NOT NULL DEFAULT 1,
+        sent_ts REAL
+    )""",
+     """INSERT INTO calls_v4 (
+            id, record_id, ts, vendor, model, alias, deployment, status, error, vendor_code,
+            http_status, stream, attempts, fallbacks, prompt_tokens, cached_tokens,
+            cache_write_tokens, completion_tokens, reasoning_tokens, cost_input, cost_cache_read,
+            cost_cache_write, cost_output, cost_reasoning, cost_total, cost_pico, cost_exact,
+            estimated, billing, latency_s, ttft_s, effort, response_id, tags, pid, priced)
+        SELECT
+            id, record_id, ts, vendor, model, alias, deployment, status, error, vendor_code,
+            http_status, stream, attempts, fallbacks, prompt_tokens, cached_tokens,
+            cache_write_tokens, completion_tokens, reasoning_tokens, cost_input, cost_cache_read,
+            cost_cache_write, cost_output, cost_reasoning, cost_total,
+            CASE WHEN cost_total IS NULL AND prompt_tokens + completion_tokens > 0 THEN NULL ELSE cost_pico END,
+            cost_exact, estimated, billing, latency_s, ttft_s, effort, response_id, tags, pid,
+            CASE WHEN cost_total IS NULL AND prompt_tokens + completion_tokens > 0 THEN 0 ELSE 1 END
+        FROM calls""",
+     "DROP TABLE calls",
+     "ALTER TABLE calls_v4 RENAME TO calls",
+     "CREATE INDEX calls_ts ON calls(ts)"),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -78,8 +140,8 @@ COLUMNS = ("record_id", "ts", "vendor", "model", "alias", "deployment", "status"
            "http_status", "stream", "attempts", "fallbacks", "prompt_tokens", "cached_tokens", "cache_write_tokens",
            "completion_tokens", "reasoning_tokens", "cost_input", "cost_cache_read", "cost_cache_write",
            "cost_output", "cost_reasoning", "cost_total", "cost_pico", "cost_exact", "estimated", "billing",
-           "latency_s", "ttft_s", "effort", "response_id", "tags", "pid")
-ROWS_PER_STATEMENT = 200  # 200 x 34 parameters, well under SQLite's limit of 32766 per statement
+           "latency_s", "ttft_s", "effort", "response_id", "tags", "pid", "priced", "sent_ts", "cache_write_1h_tokens")
+ROWS_PER_STATEMENT = 200  # 200 x 37 parameters, well under SQLite's limit of 32766 per statement
 _ROW = f"({', '.join('?' * len(COLUMNS))})"
 
 

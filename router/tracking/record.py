@@ -63,6 +63,9 @@ class CallRecord:
     completion_tokens: int = 0
     reasoning_tokens: int = 0
     cost: Any = None                # pricing.Cost; None when unpriced or nothing was billed
+    priced: bool = True             # False: tokens were used but the model has no price (cost unknown, not 0)
+    sent_at: datetime | None = None  # when the request went out: the instant its prices were read for
+    cache_write_1h_tokens: int = 0
     estimated: bool = False
     latency_s: float = 0.0
     ttft_s: float | None = None     # streams: time to the first chunk
@@ -95,8 +98,11 @@ class CallRecord:
         return self.tags
 
     @property
-    def cost_total(self) -> Decimal:
-        return self.cost.total if self.cost is not None else _ZERO
+    def cost_total(self) -> Decimal | None:
+        """The cost in USD: 0 when nothing was billed, None when the call is unpriced (never a made-up 0)."""
+        if self.cost is not None:
+            return self.cost.total
+        return _ZERO if self.priced else None
 
     @property
     def billing(self) -> str | None:
@@ -107,7 +113,7 @@ class CallRecord:
         cost = self.cost
         if cost is None:
             parts: list[str | None] = [None] * 6
-            pico, exact = 0, 1
+            pico, exact = (0 if self.priced else None), 1
         else:
             parts = [format(getattr(cost, p), "f") for p in _PARTS]
             scaled = cost.total.scaleb(12)
@@ -118,10 +124,12 @@ class CallRecord:
                 self.error, self.vendor_code, self.http_status, int(self.stream), self.attempts, self.fallbacks,
                 self.prompt_tokens, self.cached_tokens, self.cache_write_tokens, self.completion_tokens,
                 self.reasoning_tokens, *parts, pico, exact, int(self.estimated), self.billing, self.latency_s,
-                self.ttft_s, self.effort, self.response_id, tags, self.pid)
+                self.ttft_s, self.effort, self.response_id, tags, self.pid, int(self.priced),
+                self.sent_at.timestamp() if self.sent_at is not None else None, self.cache_write_1h_tokens)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data (the Cost as a dict of Decimals), e.g. for a JSON log listener."""
         data = asdict(self)
         data["cost"] = self.cost.model_dump() if self.cost is not None else None
+        data["cost_total"] = self.cost_total
         return data

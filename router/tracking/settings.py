@@ -45,7 +45,8 @@ def _build(settings: Mapping[str, Any]) -> Tracker:
     items = list(settings.get("budgets") or ())
     if settings.get("max_budget") is not None:  # the shorthand for one global budget
         items.append({"scope": "global", "max_budget": settings["max_budget"],
-                      "period": settings.get("budget_period") or "day"})
+                      "period": settings.get("budget_period") or "day",
+                      "unpriced": settings.get("unpriced") or "block"})
     budgets = Budgets(items)
     where = settings.get("ledger", True)
     batching = bool(settings.get("batching", False))
@@ -95,7 +96,7 @@ def active() -> Tracker | None:
 def configure(*, tracking: Mode | None = None, ledger: str | os.PathLike[str] | bool | None = _UNSET,
               batching: bool | None = None, batch_size: int | None = None, flush_interval: float | None = None,
               budgets: Iterable[Any] | None = None, max_budget: Any = None,
-              budget_period: str | None = None) -> None:
+              budget_period: str | None = None, unpriced: str | None = None) -> None:
     """Set how calls are tracked; unspecified settings keep their value.
 
     tracking: "strict" (default; ledger problems raise LedgerError), "best-effort" (logged once, calls go
@@ -105,13 +106,14 @@ def configure(*, tracking: Mode | None = None, ledger: str | os.PathLike[str] | 
     and at exit, instead of before each call returns. budgets: Budget models or dicts
     ({"scope": "global" | "alias:NAME" | "tag:KEY=VALUE", "period": "day" | "month", "max_usd": "5.00"}, or
     {"alias": NAME, "max_budget": 5} / {"tag": {KEY: VALUE}, ...}). max_budget: one global budget in USD per
-    `budget_period` ("day", the default, or "month"), added to `budgets`.
+    `budget_period` ("day", the default, or "month"), added to `budgets`; unpriced: that budget's policy for
+    a model without a price, "block" (default) or "allow".
     With a ledger in strict mode the file is opened here, so a bad path fails now, before any request.
     """
     global _tracker
     given = {"tracking": tracking, "ledger": ledger, "batching": batching, "batch_size": batch_size,
              "flush_interval": flush_interval, "budgets": budgets, "max_budget": max_budget,
-             "budget_period": budget_period}
+             "budget_period": budget_period, "unpriced": unpriced}
     with _lock:
         settings = {**_settings, **{k: v for k, v in given.items() if v is not None and v is not _UNSET}}
         if ledger is None:

@@ -32,6 +32,9 @@ GROUPS = {
     "billing": "billing",
 }
 _TOKENS = ("prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens")
+_UNPRICED = ("unpriced_calls", "unpriced_prompt_tokens", "unpriced_completion_tokens")
+_UNPRICED_SQL = ("SUM(priced = 0)", "SUM(CASE WHEN priced = 0 THEN prompt_tokens ELSE 0 END)",
+                 "SUM(CASE WHEN priced = 0 THEN completion_tokens ELSE 0 END)")
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -50,19 +53,26 @@ class SpendRow:
     cached_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
-    cost: Decimal = field(default_factory=Decimal)
+    cost: Decimal = field(default_factory=Decimal)  # of the priced calls only; unpriced ones are counted apart
+    unpriced_calls: int = 0         # calls that used tokens of a model without a price: their cost is unknown
+    unpriced_prompt_tokens: int = 0
+    unpriced_completion_tokens: int = 0
 
     @property
     def tokens(self) -> int:
         """Prompt + completion tokens (cached, cache-write and reasoning tokens are parts of these)."""
         return self.prompt_tokens + self.completion_tokens
 
+    @property
+    def unpriced_tokens(self) -> int:
+        return self.unpriced_prompt_tokens + self.unpriced_completion_tokens
+
     def __getitem__(self, key: str) -> Any:
         return self.group[key] if key in self.group else getattr(self, key)
 
     def as_dict(self) -> dict[str, Any]:
         out = dict(self.group)
-        for name in ("calls", "failures", "cancelled", "fallbacks", *_TOKENS, "cost"):
+        for name in ("calls", "failures", "cancelled", "fallbacks", *_TOKENS, "cost", *_UNPRICED):
             out[name] = getattr(self, name)
         return out
 
@@ -166,7 +176,8 @@ def _aggregate(conn: sqlite3.Connection, keys: list[str], key_params: list[Any],
                params: list[Any]) -> list[tuple[tuple[Any, ...], dict[str, Any]]] | None:
     """In SQL over integer pico-dollars; None when a group holds a cost finer than 1e-12 USD."""
     select = ", ".join([*keys, "COUNT(*)", "SUM(status = 'error')", "SUM(status = 'cancelled')", "SUM(fallbacks)",
-                        *(f"SUM({t})" for t in _TOKENS), "SUM(cost_pico)", "SUM(1 - cost_exact)"])
+                        *(f"SUM({t})" for t in _TOKENS), *_UNPRICED_SQL, "COALESCE(SUM(cost_pico), 0)",
+                        "SUM(1 - cost_exact)"])
     tail = f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))} ORDER BY " \
            f"{', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
     out = []
@@ -176,7 +187,8 @@ def _aggregate(conn: sqlite3.Connection, keys: list[str], key_params: list[Any],
             continue
         if counts[-1]:
             return None
-        values = dict(zip(("calls", "failures", "cancelled", "fallbacks", *_TOKENS), counts[:-2], strict=True))
+        values = dict(zip(("calls", "failures", "cancelled", "fallbacks", *_TOKENS, *_UNPRICED), counts[:-2],
+                          strict=True))
         values["cost"] = Decimal(counts[-2]) / _PICO
         out.append((tuple(key), values))
     return out
@@ -185,12 +197,13 @@ def _aggregate(conn: sqlite3.Connection, keys: list[str], key_params: list[Any],
 def _aggregate_exact(conn: sqlite3.Connection, keys: list[str], key_params: list[Any], clause: str,
                      params: list[Any]) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
     """Row by row in Python, adding the exact Decimal text."""
-    select = ", ".join([*keys, "status", "fallbacks", *_TOKENS, "cost_total"])
+    select = ", ".join([*keys, "status", "fallbacks", *_TOKENS, "cost_total", "priced"])
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in conn.execute(f"SELECT {select} FROM calls{clause}", [*key_params, *params]):
         key, rest = tuple(row[:len(keys)]), row[len(keys):]
         acc = groups.setdefault(key, {"calls": 0, "failures": 0, "cancelled": 0, "fallbacks": 0,
-                                      **dict.fromkeys(_TOKENS, 0), "cost": Decimal(0)})
+                                      **dict.fromkeys(_TOKENS, 0), "cost": Decimal(0),
+                                      **dict.fromkeys(_UNPRICED, 0)})
         acc["calls"] += 1
         acc["failures"] += rest[0] == "error"
         acc["cancelled"] += rest[0] == "cancelled"
@@ -199,4 +212,8 @@ def _aggregate_exact(conn: sqlite3.Connection, keys: list[str], key_params: list
             acc[name] += value
         if rest[7] is not None:
             acc["cost"] += Decimal(rest[7])
+        if not rest[8]:
+            acc["unpriced_calls"] += 1
+            acc["unpriced_prompt_tokens"] += rest[2]
+            acc["unpriced_completion_tokens"] += rest[3]
     return sorted(groups.items(), key=lambda kv: tuple((k is not None, k) for k in kv[0]))

@@ -93,6 +93,11 @@ class Trace:
             rec.prompt_tokens, rec.completion_tokens = usage.prompt_tokens, usage.completion_tokens
             rec.cached_tokens, rec.cache_write_tokens = usage.cached_tokens, usage.cache_write_tokens
             rec.reasoning_tokens, rec.estimated = usage.reasoning_tokens, usage.estimated
+            rec.cache_write_1h_tokens = getattr(usage, "cache_write_1h_tokens", 0)
+            # Tokens were used and no price priced them: unknown, never $0 (a free model has a Cost of 0).
+            rec.priced = cost is not None or not (usage.prompt_tokens or usage.completion_tokens)
+        if call is not None:
+            rec.sent_at = getattr(call.req, "sent_at", None)
         if cost is not None:
             rec.estimated = rec.estimated or cost.estimated
         return rec
@@ -168,7 +173,7 @@ class Tracker:
             self._notify(listener, record)
         reservations = trace.reservations
         for reservation in reservations:
-            reservation.owner.settle(reservation, record.cost_total)
+            reservation.owner.settle(reservation, record.cost_total or Decimal(0))
         ledger = self.ledger
         if ledger is None or ledger.error is not None:
             _release(reservations)
