@@ -98,11 +98,10 @@ class Call:
                                                  vendor=t.vendor, model=t.model)
             if status >= 400:
                 raise self.codec.decode_error(status, raw, headers, t.spec, model=t.model)
-            try:
-                obj = json.loads(raw)
-            except (ValueError, RecursionError):  # from None: JSONDecodeError.doc is the raw body (echoed keys)
+            obj = _json_or_none(raw)
+            if obj is None:  # raised outside the except: a JSONDecodeError's .doc (the raw body) is not kept
                 raise MalformedResponseError(f"reply is not JSON: {raw[:80]!r}", vendor=t.vendor, model=t.model,
-                                             status_code=status) from None
+                                             status_code=status)
             resp = self.codec.decode_response(obj, t.spec, model=t.model)
             if obj.get("usage") is None:  # a server that reports no usage (some local ones): counted, marked
                 await costing.load_encodings(t)  # estimated, as a stream without usage is
@@ -141,3 +140,11 @@ def _parse(resp: Response, model: type[Any]) -> None:
                 choice.message.parsed = model.model_validate_json(text)
             except ValueError:
                 choice.message.parsed = None
+
+
+def _json_or_none(raw: bytes) -> Any:
+    """The parsed reply body, or None when it is not JSON (nesting too deep included)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
