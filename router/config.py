@@ -15,6 +15,11 @@ from vendors.errors import ConfigError
 __all__ = ["load_config", "read_config"]
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# A config file is small and shallow: these bound the time and memory a hostile or broken one can take.
+MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+MAX_ALIASES = 200
 
 
 def _expand(value: Any, path: str, where: str) -> Any:
@@ -35,22 +40,95 @@ def _expand(value: Any, path: str, where: str) -> Any:
 
 
 def _read(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_BYTES // 1024} KiB; a config file is not that big")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x}); "
+                          "save it as UTF-8") from None
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text)
+            data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+            raise ConfigError(f"{path}: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            raise ConfigError(f"{path}: nested too deeply (at most {MAX_DEPTH} levels)") from None
+        except ValueError as exc:  # e.g. an integer past sys.get_int_max_str_digits()
+            raise ConfigError(f"{path}: {_first_line(exc)}") from None
+    else:
+        data = _read_yaml(path, text)
+    _check_shape(data, path)
+    return data
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def _read_yaml(path: Path, text: str) -> Any:
     try:
         import yaml
-    except ImportError as exc:
-        raise ConfigError(f"{path}: reading YAML needs PyYAML (pip install 'farebox[yaml]'), or use JSON") from exc
+    except ImportError:
+        raise ConfigError(f"{path}: reading YAML needs PyYAML (pip install 'farebox[yaml]'), or use JSON") from None
+
+    class Loader(yaml.SafeLoader):
+        """safe_load refusing more than MAX_ALIASES aliases (an alias bomb is made of them) and deep nesting."""
+
+        aliases = 0
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_ALIASES:
+                    raise ConfigError(f"{path}: more than {MAX_ALIASES} YAML aliases (*name); refused")
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise ConfigError(f"{path}: nested too deeply (at most {MAX_DEPTH} levels)")
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    loader = Loader(text)
     try:
-        return yaml.safe_load(text)
+        return loader.get_single_data()
+    except ConfigError:
+        raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise ConfigError(f"{path}: {where}{getattr(exc, 'problem', None) or exc}") from exc
+        raise ConfigError(f"{path}: {where}{getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply (at most {MAX_DEPTH} levels)") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a 5,000-digit integer, an unhashable key
+        raise ConfigError(f"{path}: {_first_line(exc)}") from None
+    finally:
+        loader.dispose()
+
+
+def _check_shape(data: Any, path: Path) -> None:
+    """Refuse a document nested past MAX_DEPTH or with more than MAX_NODES values (aliases counted each time)."""
+    stack = [(data, 1)]
+    nodes = 0
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise ConfigError(f"{path}: more than {MAX_NODES} values (YAML aliases count each time they are used)")
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{path}: nested too deeply (at most {MAX_DEPTH} levels)")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
 
 
 def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:

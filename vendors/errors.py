@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from vendors.secrets import redact
+from vendors.secrets import redact_url as redact  # keys, and the user-info of any URL in a message
 
 __all__ = [
     "APIConnectionError",

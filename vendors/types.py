@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Wire(StrEnum):
@@ -109,6 +109,14 @@ class Attempt(_Model):
     cost: Any = None                # pricing.Cost when the vendor billed the attempt
     alias: str | None = None
     deployment: str | None = None
+
+    @field_validator("base_url", "model", "message")
+    @classmethod
+    def _no_keys(cls, value: Any) -> Any:
+        # An attempt is kept in records and the ledger: no key in it, nor a URL's user-info.
+        from vendors.secrets import redact_url
+
+        return redact_url(value) if isinstance(value, str) and value else value
 
 
 class Response(_Model):
