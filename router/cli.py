@@ -15,9 +15,11 @@ __all__ = ["main"]
 
 
 def _money(value: Any) -> str:
+    from pricing.cost import usd  # the one rounding rule, as Cost.display() uses
+
     if value is None:
         return "n/a"
-    return f"${Decimal(value):.6f}"
+    return usd(Decimal(value))
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
@@ -72,22 +74,65 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _instant(text: str) -> Any:
+    """--at: an ISO date or datetime; "Z" or no offset means UTC."""
+    from datetime import UTC, datetime
+
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"cannot read {text!r} as a time: use e.g. 2026-08-01T12:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _mix_error(args: argparse.Namespace) -> str | None:
+    """The one-line reason a token mix cannot happen, or None."""
+    for flag in ("input", "output", "cached", "cache_write", "cache_write_1h", "reasoning"):
+        if getattr(args, flag) < 0:
+            return f"--{flag.replace('_', '-')} is {getattr(args, flag)}: token counts are 0 or more"
+    if args.cached + args.cache_write > args.input:
+        return (f"--cached ({args.cached}) + --cache-write ({args.cache_write}) exceed --input ({args.input}): "
+                "--input counts every prompt token, cache reads and writes included")
+    if args.cache_write_1h > args.cache_write:
+        return f"--cache-write-1h ({args.cache_write_1h}) exceeds --cache-write ({args.cache_write}), which includes it"
+    if args.reasoning > args.output:
+        return f"--reasoning ({args.reasoning}) exceeds --output ({args.output}), which includes it"
+    return None
+
+
 def cmd_price(args: argparse.Namespace) -> int:
     import pricing
+    from pricing.cost import usd
 
-    row = pricing.price(args.model)
-    print(f"{row.vendor}/{row.id}" + (f" (alias {row.alias_used})" if row.alias_used else ""))
-    print(f"  per million tokens: input ${row.input}, output ${row.output}, cache read "
-          f"${row.cache_read if row.cache_read is not None else row.input}, cache write "
-          f"${row.cache_write if row.cache_write is not None else row.input}")
-    print(f"  context {row.context_window}, max output {row.max_output}; checked {row.checked}; source {row.source}")
+    problem = _mix_error(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    row = pricing.price(args.model, at=args.at)
     usage = {"prompt_tokens": args.input, "completion_tokens": args.output, "cached_tokens": args.cached,
-             "cache_write_tokens": args.cache_write, "reasoning_tokens": args.reasoning}
+             "cache_write_tokens": args.cache_write, "cache_write_1h_tokens": args.cache_write_1h,
+             "reasoning_tokens": args.reasoning}
+    cost = pricing.cost(f"{row.vendor}/{row.id}", usage, at=args.at, service_tier=args.service_tier)
+    if args.json:  # exact Decimal strings, the row and the provenance of the rates used
+        print(json.dumps({"price": row.model_dump(mode="json"), "cost": cost.model_dump(mode="json")}, indent=2))
+        return 0
+    rates, window = row.rates_at(cost.at, args.service_tier)
+    tier = rates.tier_for(args.input)
+    used = tier or rates
+    print(f"{row.vendor}/{row.id}" + (f" (alias {row.alias_used})" if row.alias_used else ""))
+    print(f"  at {cost.at:%Y-%m-%d %H:%M} UTC" + (f", {window} window" if window else "")
+          + (f", {args.service_tier} tier" if cost.service_tier else "")
+          + (f", prompt above {tier.above_tokens:,} tokens" if tier else ""))
+    print(f"  per million tokens: input ${used.input}, output ${used.output}, cache read "
+          f"${used.cache_read if used.cache_read is not None else used.input}, cache write "
+          f"${used.cache_write if used.cache_write is not None else used.input}"
+          + (f", 1-hour cache write ${used.cache_write_1h}" if used.cache_write_1h is not None else ""))
+    print(f"  context {row.context_window}, max output {row.max_output}; checked {row.checked}; source {row.source}"
+          + (" (third party)" if row.third_party else ""))
     if any(usage.values()):
-        cost = pricing.cost(f"{row.vendor}/{row.id}", usage)
         for part in ("input", "cache_read", "cache_write", "output", "reasoning"):
-            print(f"  {part:<12} {_money(getattr(cost, part))}")
-        print(f"  {'total':<12} {_money(cost.total)}")
+            print(f"  {part:<12} {usd(getattr(cost, part))}")
+        print(f"  {'total':<12} {cost.display()}")
     return 0
 
 
@@ -296,8 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("vendor", nargs="?")
     p = sub.add_parser("price", help="a model's price row and the cost of a token count")
     p.add_argument("model")
-    for flag in ("input", "output", "cached", "cache-write", "reasoning"):
-        p.add_argument(f"--{flag}", type=int, default=0)
+    for flag in ("input", "output", "cached", "cache-write", "cache-write-1h", "reasoning"):
+        p.add_argument(f"--{flag}", type=int, default=0, metavar="N")
+    p.add_argument("--at", type=_instant, default=None, help="price a request sent then (ISO, UTC), e.g. "
+                                                              "2026-08-01T12:00Z; default now")
+    p.add_argument("--service-tier", default=None, help="batch, flex or priority, where the row prices it")
+    p.add_argument("--json", action="store_true", help="the row and the exact cost as JSON")
     p = sub.add_parser("effort", help="a model's effort levels and what LEVEL becomes on the wire")
     p.add_argument("model")
     p.add_argument("level", nargs="?")
