@@ -9,8 +9,8 @@ from pathlib import Path
 
 from vendors.errors import LedgerError
 
-__all__ = ["BUSY_TIMEOUT_S", "COLUMNS", "MIGRATIONS", "ROWS_PER_STATEMENT", "SCHEMA_VERSION", "connect",
-           "default_path", "failure", "insert_many"]
+__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_S", "COLUMNS", "MIGRATIONS", "ROWS_PER_STATEMENT", "SCHEMA_VERSION",
+           "connect", "default_path", "failure", "insert_many"]
 
 # Each entry upgrades the schema by one version; PRAGMA user_version says how many have run.
 # Append only: a released ledger file must always be able to climb to the newest version.
@@ -135,6 +135,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
      "CREATE INDEX calls_ts ON calls(ts)"),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+# PRAGMA application_id of a Farebox ledger ("FBOX"): the header says whose file it is, so another program's
+# SQLite database is recognised, read-only, before anything is written to it. Files from before it was set are
+# recognised by their version and `calls` table, and get it on their next open.
+APPLICATION_ID = 0x46424F58
 
 COLUMNS = ("record_id", "ts", "vendor", "model", "alias", "deployment", "status", "error", "vendor_code",
            "http_status", "stream", "attempts", "fallbacks", "prompt_tokens", "cached_tokens", "cache_write_tokens",
@@ -177,15 +181,14 @@ def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
         raise failure(path, "cannot open", exc) from exc
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]  # "file is not a database" shows here
-        _check_version(path, version)
+        version, app_id = _identify(conn, path)  # read-only: nothing is written to a file that is not ours
         # Per connection, not stored in the file: in WAL, a crash of the process loses no commit, and a
         # commit is a write() to the WAL, not an fsync (the default FULL costs ~0.4 ms a commit here).
         conn.execute("PRAGMA synchronous = NORMAL")
         if migrate:
             # WAL: readers never block the writer, and several processes can append to one file.
             conn.execute("PRAGMA journal_mode = WAL")
-            if version < SCHEMA_VERSION:
+            if version < SCHEMA_VERSION or app_id != APPLICATION_ID:
                 _migrate(conn, path)
     except LedgerError:
         conn.close()
@@ -194,6 +197,29 @@ def connect(path: Path, *, migrate: bool = True) -> sqlite3.Connection:
         conn.close()
         raise failure(path, "not a readable SQLite ledger", exc) from exc
     return conn
+
+
+def _identify(conn: sqlite3.Connection, path: Path) -> tuple[int, int]:
+    """(schema version, application_id) of a Farebox ledger or an empty file; LedgerError for anything else.
+
+    Only reads: "file is not a database" shows on the first of them.
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                         "AND name NOT LIKE 'sqlite_%'")}
+    if app_id == APPLICATION_ID:
+        _check_version(path, version)
+        return version, app_id
+    if app_id == 0 and version == 0 and not tables:
+        return version, app_id  # a new (or empty) file
+    if app_id == 0 and 1 <= version <= SCHEMA_VERSION and "calls" in tables:
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(calls)")}
+        if {"record_id", "cost_pico", "vendor"} <= columns:
+            return version, app_id  # a Farebox ledger from before application_id
+    owner = f" (application_id {app_id:#x})" if app_id else ""
+    raise LedgerError(f"{str(path)!r} is an SQLite database but not a Farebox cost ledger{owner}; it was not "
+                      "changed. Point FAREBOX_LEDGER at another file")
 
 
 def _check_version(path: Path, version: int) -> None:
@@ -205,16 +231,12 @@ def _check_version(path: Path, version: int) -> None:
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("BEGIN IMMEDIATE")  # two processes opening a new file: one migrates, the other waits
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        _check_version(path, version)
-        if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
-                                         ).fetchone()[0]:
-            raise LedgerError(f"{str(path)!r} is an SQLite database but not a Farebox cost ledger; "
-                              "point FAREBOX_LEDGER at another file")
+        version, _ = _identify(conn, path)  # again, under the write lock: another process may have migrated
         for statements in MIGRATIONS[version:]:
             for statement in statements:
                 conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -23,6 +23,7 @@ from router import tracking
 from router.emulator import Emulator
 from router.errors import LedgerError
 from router.tracking import ledger as ledger_mod
+from router.tracking import ledger_file
 from tests.conftest import KEY, ledger_rows
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -388,6 +389,7 @@ def test_a_newer_ledger_is_refused_with_a_clear_error(tmp_path) -> None:
     path = tmp_path / "future.sqlite"
     conn = sqlite3.connect(path)
     conn.execute(f"PRAGMA user_version = {ledger_mod.SCHEMA_VERSION + 1}")
+    conn.execute(f"PRAGMA application_id = {ledger_file.APPLICATION_ID}")
     conn.close()
     with pytest.raises(LedgerError, match="newer than this Farebox") as info:
         tracking.configure(ledger=path)
