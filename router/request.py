@@ -134,6 +134,11 @@ def build_request(target: Target, messages: Any, params: dict[str, Any], extra: 
     if result.dropped and result.requested:
         dropped.append("reasoning_effort")
     effort_body = dict(result.body)
+    # Options inside the thinking object that the effort fragment does not set join it, e.g. Zhipu's
+    # extra_body={"thinking": {"clear_thinking": False}} beside reasoning_effort (preserved thinking, §3).
+    mine, theirs = effort_body.get("thinking"), extra.get("thinking")
+    if isinstance(mine, Mapping) and isinstance(theirs, Mapping) and theirs and not (mine.keys() & theirs.keys()):
+        effort_body["thinking"] = {**mine, **extra.pop("thinking")}
     # Extra body keys never silently override the effort fragment (VENDORS.md §7.3 reserved fields).
     if result.requested is not None:
         clash = extra.keys() & (effort_body.keys() | _EFFORT_KEYS)

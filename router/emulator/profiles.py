@@ -49,8 +49,12 @@ def thinks_moonshot(body: dict[str, Any], surface: str) -> bool:
 
 
 def thinks_zhipu(body: dict[str, Any], surface: str) -> bool:
-    # On by default for GLM-4.5 and later (§3).
-    kind = _thinking_type(body)
+    # On by default for GLM-4.5 and later (§3); GLM-5.3 always thinks; GLM-5.2 skips it for none/minimal.
+    kind, model = _thinking_type(body), _model(body)
+    if model.startswith("glm-5.3"):
+        return True
+    if model.startswith("glm-5.2") and body.get("reasoning_effort") in ("none", "minimal"):
+        return False
     if kind in ("enabled", "disabled"):
         return kind == "enabled"
     return _model(body).startswith(("glm-4.5", "glm-4.6", "glm-4.7", "glm-5"))
@@ -156,7 +160,7 @@ _ALL = (
         name="zhipu",
         openai_base="/api/paas/v4",
         anthropic_base="/api/anthropic",
-        models=("glm-5.2", "glm-5.1", "glm-5", "glm-4.7", "glm-4.7-flash"),
+        models=("glm-5.3", "glm-5.3-flash", "glm-5.2", "glm-5.1", "glm-5", "glm-5v-turbo", "glm-4.7", "glm-4.7-flash"),
         models_endpoint=True,
         show_reasoning=True,
         thinks=thinks_zhipu,

@@ -193,6 +193,26 @@ MINIMAX_MODELS = (
     "MiniMax-M2",
 )
 
+# docs.z.ai Core Parameters (research/wire.md §3): what each GLM takes as reasoning_effort.
+_GLM_EFFORTS = {"glm-5.3": ("max", "high", "low"),
+                "glm-5.2": ("max", "xhigh", "high", "medium", "low", "minimal", "none")}
+
+
+def check_zhipu(inc: Incoming) -> Reject | None:
+    body, model = inc.body, inc.model.lower()
+    thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
+    if "clear_thinking" in thinking and not isinstance(thinking["clear_thinking"], bool):
+        return Reject(400, "thinking.clear_thinking must be a boolean", 1214)
+    family = "glm-5.3" if model.startswith("glm-5.3") else model if model == "glm-5.2" else None
+    if family == "glm-5.3" and thinking.get("type") == "disabled":
+        return Reject(400, f"{model} always thinks; thinking type disabled is not supported", 1214)
+    effort = body.get("reasoning_effort")
+    if family is not None and effort is not None and effort not in _GLM_EFFORTS[family]:
+        accepted = ", ".join(_GLM_EFFORTS[family])
+        return Reject(400, f"reasoning_effort {effort!r} is not supported by {model}; supported: {accepted}", 1214)
+    return None
+
+
 def check_anthropic(inc: Incoming) -> Reject | None:
     """Server tools: known tool types, their beta headers, intact server-tool history (server_tools.py)."""
     found = server_tools.check_request(inc.body, inc.headers, inc.seed)
@@ -200,7 +220,7 @@ def check_anthropic(inc: Incoming) -> Reject | None:
 
 
 VENDOR_CHECKS = {"minimax": check_minimax, "deepseek": check_deepseek, "moonshot": check_moonshot,
-                 "anthropic": check_anthropic}
+                 "anthropic": check_anthropic, "zhipu": check_zhipu}
 
 
 def validate(inc: Incoming) -> Reject | None:

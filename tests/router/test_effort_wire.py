@@ -197,7 +197,23 @@ COMBOS = [
               "max": ("max", adaptive("max")),
               "xhigh": REJECT,                            # xhigh arrives with Opus 4.7
           }), BIG),
-    Combo("zhipu-glm-5.2", "zhipu/glm-5.2", "zhipu", "openai", "auto|enabled|disabled", rows({
+    # GLM-5.2 / 5.3 (docs.z.ai Core Parameters; VENDORS.md Errata): reasoning_effort beside thinking enabled.
+    Combo("zhipu-glm-5.2", "zhipu/glm-5.2", "zhipu", "openai", "auto|disabled|high|max", rows({
+        None: (None, NOTHING),
+        "auto": ("max", NOTHING),
+        "enabled adaptive xhigh max": ("max", ds_chat("max")),
+        "low medium high": ("high", ds_chat("high")),
+        "none off disabled minimal": ("disabled", thinking("disabled")),
+    })),
+    Combo("zhipu-glm-5.3", "zhipu/glm-5.3", "zhipu", "openai", "auto|low|high|max", rows({
+        None: (None, NOTHING),
+        "auto": ("max", NOTHING),
+        "enabled adaptive xhigh max": ("max", ds_chat("max")),
+        "medium high": ("high", ds_chat("high")),
+        "minimal low": ("low", ds_chat("low")),
+        "none off disabled": REJECT,                      # always thinks
+    })),
+    Combo("zhipu-glm-5.1", "zhipu/glm-5.1", "zhipu", "openai", "auto|enabled|disabled", rows({
         None: (None, NOTHING),
         "auto enabled adaptive minimal low medium high xhigh max": ("enabled", thinking("enabled")),
         "none off disabled": ("disabled", thinking("disabled")),
@@ -262,8 +278,9 @@ def test_emulator_receives_the_fragment(emu: Emulator, combo: Combo, word: str |
     body = received(emu, combo)
     # Exactly these effort keys, and none of the others (forbidden keys absent).
     assert effort_keys(body) == fragment
-    if combo.emu in ("minimax", "zhipu") or combo.surface == "anthropic":
-        assert "reasoning_effort" not in body   # M3 answers 2013 to it; GLM/Anthropic wires never take it
+    old_glm = combo.emu == "zhipu" and not combo.model.startswith(("zhipu/glm-5.2", "zhipu/glm-5.3"))
+    if combo.emu == "minimax" or old_glm or combo.surface == "anthropic":
+        assert "reasoning_effort" not in body   # M3 answers 2013 to it; GLM < 5.2 / Anthropic wires never take it
     if combo.model.startswith("minimax/MiniMax-M2"):
         assert "thinking" not in body
     thought = body.get("thinking")

@@ -103,9 +103,9 @@ ROWS = [
     ("zhipu", "glm-4.5-air", "off", "disabled", thinking("disabled"), NO_EFFORT),
     *[("zhipu", "glm-4.5-air", w, "enabled", thinking("enabled"), NO_EFFORT)
       for w in ("low", "medium", "high", "xhigh", "max")],
-    # TestEffortCapabilityExplicitGLMProtocolOnGateway: disabled → disabled, high → enabled.
+    # GLM-5.2 takes reasoning_effort high|max with thinking enabled (docs.z.ai; was high → enabled, after Reasonix).
     ("zhipu", "glm-5.2", "disabled", "disabled", thinking("disabled"), NO_EFFORT),
-    ("zhipu", "glm-5.2", "high", "enabled", thinking("enabled"), NO_EFFORT),
+    ("zhipu", "glm-5.2", "high", "high", {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
     ("zhipu", "glm-5.1", None, None, {}, NO_EFFORT),    # unset: nothing (brief; Reasonix sends enabled)
     # §7.3 TestBuildRequestNonDeepSeekOmitsThinking: a generic host gets reasoning_effort, no thinking.
     ("compatible", "mimo-v2", "high", "high", {"reasoning_effort": "high"}, frozenset()),

@@ -134,3 +134,74 @@ def test_zhipu_network_error_finish_is_an_error(emu: Emulator, stream: bool) -> 
         resp = call(emu, stream=stream)
         if stream:
             list(resp)
+
+
+# ── GLM-5.x reasoning_effort (docs.z.ai Core Parameters; VENDORS.md Errata) ──────────────────────────────
+def glm(emu: Emulator, model: str, **kw: Any) -> Any:
+    return router.completion(f"zhipu/{model}", HI, api_key=KEY, base_url=emu.base_url("zhipu"), num_retries=0, **kw)
+
+
+@pytest.mark.parametrize(("model", "word", "sent"), [
+    ("glm-5.3", "low", "low"), ("glm-5.3", "high", "high"), ("glm-5.3", "max", "max"), ("glm-5.3", "xhigh", "max"),
+    ("glm-5.3", "medium", "high"), ("glm-5.2", "high", "high"), ("glm-5.2", "max", "max"),
+    ("glm-5.2", "low", "high"), ("glm-5.2", "medium", "high"), ("glm-5.2", "xhigh", "max"),
+])
+def test_glm5_effort_is_sent_with_thinking_enabled(emu: Emulator, model: str, word: str, sent: str) -> None:
+    resp = glm(emu, model, reasoning_effort=word)
+    body = emu.last_request("zhipu").body
+    assert (body["thinking"], body["reasoning_effort"]) == ({"type": "enabled"}, sent)
+    assert resp.effort["level"] == sent and resp.message.reasoning_content
+
+
+def test_glm5_levels_menu() -> None:
+    assert vendors.effort_levels("zhipu/glm-5.3") == vendors.effort.EffortLevels(("auto", "low", "high", "max"), "max")
+    assert vendors.effort_levels("zhipu/glm-5.2").levels == ("auto", "disabled", "high", "max")
+    assert vendors.effort_levels("zhipu/glm-5.1").levels == ("auto", "enabled", "disabled")   # binary, as before
+
+
+def test_glm53_cannot_turn_thinking_off(emu: Emulator) -> None:
+    with pytest.raises(e.InvalidEffortError, match=r"always thinks.*auto\|low\|high\|max"):
+        glm(emu, "glm-5.3", reasoning_effort="disabled")
+    assert emu.requests == []
+    resp = glm(emu, "glm-5.2", reasoning_effort="minimal")   # Z.AI: minimal skips thinking on 5.2
+    assert emu.last_request("zhipu").body["thinking"] == {"type": "disabled"}
+    assert "reasoning_effort" not in emu.last_request("zhipu").body and not resp.message.reasoning_content
+
+
+def test_older_glm_keeps_the_thinking_switch(emu: Emulator) -> None:
+    glm(emu, "glm-5.1", reasoning_effort="max")
+    body = emu.last_request("zhipu").body
+    assert body["thinking"] == {"type": "enabled"} and "reasoning_effort" not in body
+
+
+def test_clear_thinking_joins_the_thinking_object(emu: Emulator) -> None:
+    glm(emu, "glm-5.2", reasoning_effort="high", extra_body={"thinking": {"clear_thinking": False}})
+    body = emu.last_request("zhipu").body
+    assert body["thinking"] == {"type": "enabled", "clear_thinking": False} and body["reasoning_effort"] == "high"
+    glm(emu, "glm-5.1", extra_body={"thinking": {"type": "enabled", "clear_thinking": False}})
+    assert emu.last_request("zhipu").body["thinking"] == {"type": "enabled", "clear_thinking": False}
+    with pytest.raises(e.InvalidRequestError, match="both set"):   # the type itself stays one control
+        glm(emu, "glm-5.2", reasoning_effort="high", extra_body={"thinking": {"type": "disabled"}})
+
+
+def test_anthropic_surface_sends_the_switch_and_says_so(emu: Emulator) -> None:
+    resp = router.completion("zhipu/glm-5.2", HI, api_key=KEY, base_url=emu.base_url("zhipu", "anthropic"),
+                             reasoning_effort="high")
+    assert emu.last_request("zhipu").body["thinking"] == {"type": "enabled"}
+    assert "not sent on Zhipu's Anthropic surface" in resp.effort["note"]
+
+
+@pytest.mark.parametrize(("model", "extra", "needle"), [
+    ("glm-5.3", {"reasoning_effort": "medium"}, "supported: max, high, low"),
+    ("glm-5.3", {"thinking": {"type": "disabled"}}, "always thinks"),
+    ("glm-5.2", {"reasoning_effort": "extreme"}, "supported: max, xhigh"),
+    ("glm-5.2", {"thinking": {"type": "enabled", "clear_thinking": "no"}}, "clear_thinking"),
+])
+async def test_emulator_validates_glm_effort_like_the_server(emu: Emulator, session: Any, model: str,
+                                                              extra: dict[str, Any], needle: str) -> None:
+    url = emu.base_url("zhipu") + "/chat/completions"
+    body = {"model": model, "messages": HI, **extra}
+    async with session.post(url, json=body, headers={"Authorization": f"Bearer {KEY}"}) as resp:
+        assert resp.status == 400
+        error = (await resp.json())["error"]
+        assert needle in error["message"] and str(error["code"]) == "1214"
