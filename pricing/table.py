@@ -127,7 +127,7 @@ class ModelPrice(Rates):
     max_output: int | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
-    checked: date
+    checked: date | None  # None only for rows not from a price file (genai-prices' fallback)
     source: str
     third_party: bool = False  # True: the numbers come from `source`, not from the vendor's own page
     reasoning: bool | None = None
@@ -538,9 +538,27 @@ def price(model: str, *, vendor: str | None = None, at: datetime | date | None =
             f"To add one, {HOW_TO_ADD}.",
             model=model,
         )
-    key, alias = cat.resolve(name, vendor)
+    try:
+        key, alias = cat.resolve(name, vendor)
+    except AmbiguousModelPrice:
+        raise
+    except UnknownModelPrice:
+        # The shipped table (and overrides) always win; only a model they lack is looked up in genai-prices.
+        fallback = _fallback(vendor, name, _moment(at))
+        if fallback is None:
+            raise
+        return fallback
     row = cat.row_at(key, _moment(at))
     return row if alias is None else row.model_copy(update={"alias_used": alias})
+
+
+def _fallback(vendor: str | None, name: str, at: datetime) -> ModelPrice | None:
+    """genai-prices' price for a model of a known vendor that no row names (extra `prices`), else None."""
+    if vendor is None:
+        return None
+    from pricing import genai
+
+    return genai.lookup(vendor, name, at) if genai.available() else None
 
 
 def models(vendor: str | None = None) -> list[ModelPrice]:
