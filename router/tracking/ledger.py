@@ -27,7 +27,7 @@ from router.tracking.ledger_file import (
 from vendors.errors import LedgerError
 
 __all__ = ["COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "Ledger", "close_all", "connect", "default_path", "failure",
-           "get", "opened", "settle"]
+           "get", "opened", "settle", "stats"]
 
 log = logging.getLogger("farebox")
 
@@ -70,6 +70,9 @@ class Ledger:
         # writer's from meeting inside SQLite, whose busy handler would sleep in milliseconds.
         self._write_lock = threading.Lock()
         self._here: sqlite3.Connection | None = None
+        # Batching: rows of a failed commit (a full disk, a read-only directory), tried again with the next
+        # commit; at most RETRY_ROWS, the oldest dropped past that. Only the writer thread touches it.
+        self._retry: list[tuple[Any, ...]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -139,6 +142,12 @@ class Ledger:
                 item = None
             self._commit(conn, self._take())
             if item is not None and not self._control(conn, item):
+                if self._retry:  # stopping (exit) while commits still fail: say what is lost
+                    log.error("cost ledger %r: %d call record(s) could not be written before exit",
+                              str(self.path), len(self._retry))
+                    _stats["pending"] -= len(self._retry)
+                    _stats["dropped"] += len(self._retry)
+                    self._retry = []
                 return
 
     def _control(self, conn: sqlite3.Connection, item: _Control) -> bool:
@@ -155,16 +164,28 @@ class Ledger:
         return True
 
     def _commit(self, conn: sqlite3.Connection, pending: list[tuple[Any, Done | None]]) -> None:
-        if not pending:
+        retry = self._retry
+        if not pending and not retry:
             return
+        rows = [row for row, _ in pending]
+        if retry:
+            rows = retry + rows  # oldest first, as they were submitted
         error: LedgerError | None = None
         try:
             with self._write_lock:
-                self._commit_rows(conn, [row for row, _ in pending])
+                self._commit_rows(conn, rows)
         except Exception as exc:
-            error = self._failed(len(pending), exc)
+            error = self._failed(len(rows), exc)
             self.write_error = error
+            if self.batching:
+                self._keep(rows)
         else:
+            if retry:
+                log.warning("cost ledger %r: %d call record(s) kept after a failed commit are now written",
+                            str(self.path), len(retry))
+                self.write_error = None  # nothing was lost after all
+                self._retry = []
+                _stats["pending"] -= len(retry)
             self._failing = False
         for _, done in pending:
             if done is not None:
@@ -172,6 +193,21 @@ class Ledger:
                     done(error)
                 except Exception:  # a waiter's loop may be gone; the row is written all the same
                     log.debug("ledger waiter failed", exc_info=True)
+
+    def _keep(self, rows: list[tuple[Any, ...]]) -> None:
+        """Hold a failed batch for the next commit, bounded; counted in router.tracking.metrics."""
+        _stats["failed"] += len(rows) - len(self._retry)  # rows failing for the first time
+        dropped = max(0, len(rows) - RETRY_ROWS)
+        kept = rows[dropped:]
+        _stats["pending"] += len(kept) - len(self._retry)
+        first, self._retry = not self._retry, kept
+        if dropped:
+            _stats["dropped"] += dropped
+            log.error("cost ledger %r: %d call record(s) dropped: more than %d wait for a commit that keeps "
+                      "failing", str(self.path), dropped, RETRY_ROWS)
+        elif first:  # one line per run of failures, not one per retry
+            log.warning("cost ledger %r: commit failed; %d call record(s) kept to try again with the next commit",
+                        str(self.path), len(kept))
 
     def _failed(self, rows: int, exc: BaseException) -> LedgerError:
         error = failure(self.path, f"cannot write {rows} call record(s)", exc)
@@ -333,6 +369,17 @@ def settle(future: asyncio.Future[Any], error: BaseException | None, result: Any
         future.set_exception(error)
     else:
         future.set_result(result)
+
+
+# Batching rows kept after a failed commit, per Ledger at most this many (a few MB).
+RETRY_ROWS = 20_000
+# Process-wide: rows waiting to be retried, rows whose commit failed (once each), rows dropped past RETRY_ROWS.
+_stats = {"pending": 0, "failed": 0, "dropped": 0}
+
+
+def stats() -> dict[str, int]:
+    """Batching rows of failed commits: kept for retry now (`pending`), ever `failed`, `dropped` over the bound."""
+    return dict(_stats)
 
 
 _ledgers: dict[Path, Ledger] = {}

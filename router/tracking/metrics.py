@@ -20,7 +20,8 @@ class Metrics:
     """The collectors on one registry, fed by a tracking listener.
 
     farebox_calls_total, farebox_tokens_total{kind}, farebox_cost_usd_total, farebox_fallbacks_total and
-    farebox_latency_seconds, each labelled vendor, model, status ("ok", "error", "cancelled").
+    farebox_latency_seconds, each labelled vendor, model, status ("ok", "error", "cancelled"); and the
+    ledger's farebox_ledger_retry_rows, farebox_ledger_failed_rows_total, farebox_ledger_dropped_rows_total.
     """
 
     def __init__(self, registry: Any) -> None:
@@ -38,6 +39,8 @@ class Metrics:
                                  registry=registry)
         self.latency = Histogram("farebox_latency_seconds", "Call latency, retries and fallbacks included.", _LABELS,
                                  buckets=LATENCY_BUCKETS, registry=registry)
+        self.ledger = _LedgerCollector()
+        registry.register(self.ledger)
 
     def __call__(self, record: tracking.CallRecord) -> None:
         labels = (record.vendor, record.model, record.status)
@@ -61,11 +64,28 @@ class Metrics:
             self.server = None
         with _lock:
             _attached.pop(id(self.registry), None)
-        for collector in (self.calls, self.tokens, self.cost, self.fallbacks, self.latency):
+        for collector in (self.calls, self.tokens, self.cost, self.fallbacks, self.latency, self.ledger):
             try:
                 self.registry.unregister(collector)
             except KeyError:
                 pass
+
+
+class _LedgerCollector:
+    """Batching rows of failed ledger commits (router.tracking.ledger.stats()), read at each scrape."""
+
+    def collect(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        from router.tracking import ledger
+
+        stats = ledger.stats()
+        yield GaugeMetricFamily("farebox_ledger_retry_rows", "Call records kept after a failed ledger commit, "
+                                "waiting for the next one.", value=stats["pending"])
+        yield CounterMetricFamily("farebox_ledger_failed_rows", "Call records whose ledger commit failed (kept "
+                                  "for retry in batching mode).", value=stats["failed"])
+        yield CounterMetricFamily("farebox_ledger_dropped_rows", "Call records dropped: more were waiting for a "
+                                  "failing commit than the retry bound.", value=stats["dropped"])
 
 
 def attach(registry: Any = None) -> Metrics:
