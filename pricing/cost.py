@@ -66,6 +66,10 @@ class Cost(BaseModel):
     def __str__(self) -> str:
         return self.display()
 
+    def __float__(self) -> float:
+        """The total as a float, for code that wants a number (LiteLLM's completion_cost returns one)."""
+        return float(self.total)
+
 
 def usd(amount: Decimal, places: int = 6) -> str:
     """The one display rule: dollars rounded half-up to `places` decimals; a non-zero amount that would show

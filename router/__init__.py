@@ -69,6 +69,12 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "SpendRow": ("router.tracking.spending", "SpendRow"),
     "Budget": ("router.tracking.budgets", "Budget"),
     "metrics": ("router.tracking.metrics", None),
+    # The error names LiteLLM code catches (router.errors has the whole tree).
+    **{name: ("vendors.errors", name) for name in (
+        "RateLimitError", "AuthenticationError", "BadRequestError", "ContextWindowExceededError",
+        "ContentPolicyViolationError", "APIConnectionError", "Timeout", "ServiceUnavailableError",
+        "InternalServerError", "FareboxError", "ConfigError", "InvalidRequestError", "APITimeoutError",
+        "ContentPolicyError")},
 }
 
 

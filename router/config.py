@@ -150,6 +150,11 @@ def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     file = Path(path)
     data = read_config(file)
     data.pop("gateway", None)
+    if "model_list" in data:  # LiteLLM's config shape: translated to Farebox's before validation
+        from router.litellm import router_options
+
+        deployments, data = router_options(data.pop("deployments", None), data)
+        data["deployments"] = deployments
     try:
         config = RouterConfig.model_validate(data)
     except ValidationError as exc:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from vendors.catalogue import find_model, split_model
 from vendors.errors import ConfigError
-from vendors.hosts import hostname, is_loopback, scheme
+from vendors.hosts import hostname, is_loopback, is_private, scheme
 from vendors.registry import detect, detect_region, get
 from vendors.secrets import register_secret
 from vendors.spec import Surface, VendorSpec, Wire
@@ -120,6 +120,10 @@ _targets: dict[tuple[object, ...], Target] = {}
 def resolve(model: str, *, base_url: str | None = None, region: str | None = None, api_key: str | None = None,
             wire: str | None = None) -> Target:
     """The Target for a call; every ConfigError is raised here, before any request."""
+    if "/" in model:
+        from router.litellm import local_model
+
+        model, base_url = local_model(model, base_url)  # LiteLLM's ollama/, hosted_vllm/, lm_studio/ prefixes
     route = _route(model, base_url, region, wire)
     spec = route[0]
     key = api_key if api_key is not None else (os.environ.get(spec.api_key_env) if spec.api_key_env else None)
@@ -135,7 +139,8 @@ def resolve(model: str, *, base_url: str | None = None, region: str | None = Non
 
 def _build(route: tuple[VendorSpec, str, str | None, Surface, str, str | None], key: str | None) -> Target:
     spec, model_id, catalogue_id, surface, url, region = route
-    if not key and spec.key_required:
+    # A server on this machine or a private network (Ollama, vLLM, LM Studio) usually takes no key.
+    if not key and spec.key_required and not (spec.key_optional_locally and is_private(hostname(url))):
         raise ConfigError(f"no API key for {spec.name}: set {spec.api_key_env} or pass api_key=...",
                           vendor=spec.name, model=model_id)
     if key:

@@ -25,6 +25,7 @@ from vendors.errors import (
     ContextWindowExceededError,
     FareboxError,
     InsufficientBalanceError,
+    InvalidRequestError,
     PermissionDeniedError,
     RateLimitError,
 )
@@ -106,6 +107,9 @@ class Router:
     """Aliases over deployments; `completion`/`acompletion` take an alias (or any model name)."""
 
     def __init__(self, deployments: Iterable[Mapping[str, Any] | Deployment] | None = None, **options: Any) -> None:
+        from router.litellm import router_options
+
+        deployments, options = router_options(deployments, options)  # LiteLLM's model_list and spellings
         try:
             self.config = RouterConfig(deployments=list(deployments or []), **options)
         except ValidationError as exc:
@@ -120,11 +124,27 @@ class Router:
                 for name in [alias, *targets]:
                     if name not in self._groups:
                         raise ConfigError(f"fallback names unknown alias {name!r}; aliases: {', '.join(self._groups)}")
+        self._params = {d.label: self._check(d) for d in self.config.deployments}
         self._health: dict[str, _Health] = {d.label: _Health() for d in self.config.deployments}
         self._lock = threading.Lock()
         self._rng = random.Random()
         self._listeners: list[Callable[[Any], Any]] = []
         self._budgets = Budgets(self._budget_list()) or None
+
+    @staticmethod
+    def _check(dep: Deployment) -> dict[str, Any]:
+        """A deployment that could never answer is an error now, naming it: unknown model, no key, bad params."""
+        from router.resolve import resolve
+
+        try:
+            params = check(dep.model, [{"role": "user", "content": "-"}], dict(dep.params))
+            params.pop("_messages")
+            resolve(dep.model, base_url=dep.base_url, region=dep.region, wire=dep.wire,
+                    api_key=dep.api_key.get_secret_value() if dep.api_key else None)
+        except (ConfigError, InvalidRequestError) as exc:
+            raise ConfigError(f"deployment {dep.label!r}: {exc.message}", vendor=exc.vendor, model=dep.model,
+                              hint=exc.hint) from None
+        return params
 
     def _budget_list(self) -> list[Budget]:
         config, out = self.config, list(self.config.budgets)
@@ -291,7 +311,7 @@ class Router:
 
     async def _try(self, dep: Deployment, group: str, messages: Any, stream: bool, kwargs: dict[str, Any],
                    attempts: list[Attempt], trace: Any = None) -> Any:
-        options = {**dep.params, **kwargs}
+        options = {**self._params[dep.label], **kwargs}
         options.setdefault("num_retries", self.config.num_retries)
         options.setdefault("timeout", self.config.timeout)
         if dep.reasoning_effort is not None:

@@ -21,6 +21,11 @@
     ├── MalformedResponseError           a reply that does not parse, a stream cut short
     └── AllDeploymentsFailedError        every deployment and fallback failed (.attempts)
 
+LiteLLM's names are aliases of these classes (never separate ones): BadRequestError = InvalidRequestError,
+ContentPolicyViolationError = ContentPolicyError, Timeout = APITimeoutError, InternalServerError =
+ServiceUnavailableError (every 5xx and overload, 500 included: one retryable class, as the policies read it).
+`import router as litellm` code that catches them catches Farebox's errors.
+
 `retryable` says whether the same deployment may be tried again; `fallback_ok` whether another
 deployment may be tried. No message, repr or traceback text ever carries an API key: every key the
 transport uses is registered with `vendors.secrets.register_secret()` and scrubbed from messages.
@@ -37,12 +42,15 @@ __all__ = [
     "APITimeoutError",
     "AllDeploymentsFailedError",
     "AuthenticationError",
+    "BadRequestError",
     "BudgetExceededError",
     "ConfigError",
     "ContentPolicyError",
+    "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "FareboxError",
     "InsufficientBalanceError",
+    "InternalServerError",
     "InvalidEffortError",
     "InvalidRequestError",
     "LedgerError",
@@ -52,6 +60,7 @@ __all__ = [
     "RateLimitError",
     "RedirectError",
     "ServiceUnavailableError",
+    "Timeout",
     "UnsupportedParamError",
 ]
 
@@ -213,3 +222,10 @@ class AllDeploymentsFailedError(FareboxError):
     def __init__(self, message: str, *, attempts: list[Any] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.attempts = list(attempts or [])
+
+
+# LiteLLM's spellings, so `except litellm.BadRequestError` ported with `import router as litellm` works unchanged.
+BadRequestError = InvalidRequestError
+ContentPolicyViolationError = ContentPolicyError
+Timeout = APITimeoutError
+InternalServerError = ServiceUnavailableError

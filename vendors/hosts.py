@@ -6,7 +6,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["host_matches", "hostname", "is_loopback", "scheme"]
+__all__ = ["host_matches", "hostname", "is_loopback", "is_private", "scheme"]
 
 _UNSAFE = re.compile(r"[\s\x00-\x1f\x7f\\]")
 
@@ -58,3 +58,16 @@ def is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def is_private(host: str | None) -> bool:
+    """Loopback, or an IP literal in a private range (10/8, 172.16/12, 192.168/16, fc00::/7, link-local)."""
+    if is_loopback(host):
+        return True
+    if not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_private or address.is_link_local

@@ -122,6 +122,8 @@ class VendorSpec:
     host_regions: Mapping[str, str] = field(default_factory=frozen_map)  # host or apex -> region
     api_key_env: str = ""
     key_required: bool = True
+    # At a loopback or private address the server is the caller's own (LiteLLM's "openai/" + api_base): no key.
+    key_optional_locally: bool = False
     default_region: str = "global"
     caps: Caps = Caps()
     quirks: Quirks = Quirks()

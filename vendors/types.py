@@ -24,6 +24,18 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
 class _Model(BaseModel):
     model_config = ConfigDict(extra="allow", arbitrary_types_allowed=True)
 
+    # Dict-style access, as LiteLLM's ModelResponse allows: resp["choices"][0]["message"]["content"].
+    def __getitem__(self, key: str) -> Any:
+        if isinstance(key, str) and (key in type(self).model_fields or key in (self.__pydantic_extra__ or {})):
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (key in type(self).model_fields or key in (self.__pydantic_extra__ or {}))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
 
 class FunctionCall(_Model):
     name: str | None = None

@@ -39,7 +39,12 @@ os.register_at_fork(after_in_child=_forked)
 
 
 def _build(settings: Mapping[str, Any]) -> Tracker:
-    mode = settings.get("tracking") or os.environ.get("FAREBOX_TRACKING", "").strip().lower() or "strict"
+    mode = settings.get("tracking") or os.environ.get("FAREBOX_TRACKING", "").strip().lower()
+    if not mode:
+        # The ledger nobody asked for (no configure(ledger=...), no FAREBOX_LEDGER) never breaks a call: where it
+        # cannot be opened (a read-only data directory in a container) one warning is logged and calls go on.
+        implicit = "ledger" not in settings and not os.environ.get("FAREBOX_LEDGER")
+        mode = "best-effort" if implicit else "strict"
     if mode not in _MODES:
         raise ConfigError(f"tracking must be one of {', '.join(_MODES)}, got {mode!r}")
     items = list(settings.get("budgets") or ())
@@ -99,9 +104,11 @@ def configure(*, tracking: Mode | None = None, ledger: str | os.PathLike[str] | 
               budget_period: str | None = None, unpriced: str | None = None) -> None:
     """Set how calls are tracked; unspecified settings keep their value.
 
-    tracking: "strict" (default; ledger problems raise LedgerError), "best-effort" (logged once, calls go
-    on) or "off" (no records at all; also FAREBOX_TRACKING=off). ledger: a path, True for the default
-    ($FAREBOX_LEDGER, else ~/.local/share/farebox/ledger.sqlite), False for none (listeners only).
+    tracking: "strict" (ledger problems raise LedgerError), "best-effort" (logged once, calls go on) or "off"
+    (no records at all; also FAREBOX_TRACKING=off). Unset, it is "strict" once a ledger is configured (here or
+    by FAREBOX_LEDGER) and "best-effort" for the implicit default ledger, which so never breaks a call.
+    ledger: a path, True for the default ($FAREBOX_LEDGER, else ~/.local/share/farebox/ledger.sqlite), False for
+    none (listeners only).
     batching: records are committed every `batch_size` records or `flush_interval` seconds, at `flush()`
     and at exit, instead of before each call returns. budgets: Budget models or dicts
     ({"scope": "global" | "alias:NAME" | "tag:KEY=VALUE", "period": "day" | "month", "max_usd": "5.00"}, or

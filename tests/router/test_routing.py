@@ -207,7 +207,8 @@ def test_from_file_yaml_and_json(tmp_path, monkeypatch, emu):
     assert r.completion(model="smart", messages=MSG).vendor == "minimax"
     assert KEY not in repr(r.config)
     json_file = tmp_path / "farebox.json"
-    json_file.write_text(json.dumps({"deployments": [{"alias": "x", "model": "deepseek/deepseek-v4-flash"}],
+    json_file.write_text(json.dumps({"deployments": [{"alias": "x", "model": "deepseek/deepseek-v4-flash",
+                                                      "api_key": KEY}],
                                      "fallbacks": {}}))
     assert router.Router.from_file(str(json_file)).config.deployments[0].alias == "x"
 

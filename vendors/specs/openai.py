@@ -119,6 +119,7 @@ SPEC = VendorSpec(
     surfaces=(openai_surface({"global": "https://api.openai.com/v1"}),),
     hosts=frozenset({"api.openai.com"}),  # platform.openai.com is the console, not the API (§7.1 row 48)
     api_key_env="OPENAI_API_KEY",
+    key_optional_locally=True,  # "openai/<model>" + a local api_base is any OpenAI-compatible server
     # api.openai.com wants max_completion_tokens; max_tokens is refused by reasoning models (§6).
     caps=Caps(max_tokens_field="max_completion_tokens", max_tools=128),
     effort_profiles=(OPENAI_GPT5, OPENAI_GPT5_1, OPENAI_GPT5_PRO, OPENAI_O_SERIES, OPENAI_CODEX_MAX, OPENAI_GPT5_2,
