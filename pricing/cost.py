@@ -24,8 +24,9 @@ _TOKEN_FIELDS = ("prompt_tokens", "completion_tokens", "cached_tokens", "cache_w
 class Cost(BaseModel):
     """What one call cost, in USD, with the token counts and the price row it was computed from.
 
-    `total` is exactly input + cache_read + cache_write + output; `reasoning` is the part of `output`
-    spent on reasoning tokens (not added again). Values are unrounded; use `display()` to show them.
+    `total` is exactly input + cache_read + cache_write + output + web_search (per-request fees for
+    server-side web searches, where the row prices them); `reasoning` is the part of `output` spent on
+    reasoning tokens (not added again). Values are unrounded; use `display()` to show them.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -34,6 +35,7 @@ class Cost(BaseModel):
     cache_write: Dec
     output: Dec
     reasoning: Dec
+    web_search: Dec = Decimal("0")
     total: Dec
     currency: Literal["USD"] = "USD"
     estimated: bool = False
@@ -56,6 +58,7 @@ class Cost(BaseModel):
     cache_write_tokens: int = 0         # all cache writes, the 1-hour ones included
     cache_write_1h_tokens: int = 0
     reasoning_tokens: int = 0
+    web_search_requests: int = 0
 
     def display(self, places: int = 6) -> str:
         """The total rounded for people, e.g. "$0.000123", "~$0.000123 (estimated)", "$0.000000 (plan)"."""
@@ -172,12 +175,20 @@ def cost(
     row = price(model, vendor=vendor, at=moment)
     rates, window = row.rates_at(moment, service_tier)
     tier = rates.tier_for(counts["prompt_tokens"])
+    searches = _field(usage, "web_search_requests", 0)
+    if isinstance(searches, bool) or not isinstance(searches, int) or searches < 0:
+        raise ValueError(f"usage.web_search_requests must be a non-negative int, got {searches!r}")
     if billing == "plan":
         parts = dict.fromkeys(("input", "cache_read", "cache_write", "output", "reasoning", "total"), _ZERO)
     else:
         parts = _parts(counts, tier or rates)
+        if searches and row.web_search_per_1k is not None:
+            # Anthropic: "$10 per 1,000 searches"; a failed search is not billed and not counted (§1.5).
+            parts["web_search"] = _EXACT.scaleb(_EXACT.multiply(Decimal(searches), row.web_search_per_1k), -3)
+            parts["total"] = _EXACT.add(parts["total"], parts["web_search"])
     return Cost(
         **parts,
+        web_search_requests=searches,
         estimated=estimated,
         billing=billing,
         usage_source=source,

@@ -131,6 +131,8 @@ class ModelPrice(Rates):
     source: str
     third_party: bool = False  # True: the numbers come from `source`, not from the vendor's own page
     reasoning: bool | None = None
+    vision: bool | None = None  # takes image input; None: not recorded (Farebox then does not refuse images)
+    web_search_per_1k: Dec | None = None  # USD per 1,000 server-side web searches (Anthropic: 10)
     alias_used: str | None = None  # the alias the caller used, when resolved through one
 
     @property
@@ -243,6 +245,8 @@ class _Row(_RateRow):
     source: Annotated[str, Field(min_length=1)]
     third_party: bool = False
     reasoning: bool | None = None
+    vision: bool | None = None
+    web_search_per_1k: Money | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> _Row:

@@ -49,6 +49,27 @@ def _messages(messages: Any) -> list[dict[str, Any]]:
     return out
 
 
+_IMAGE_PARTS = frozenset({"image_url", "image", "input_image"})
+
+
+def _check_vision(target: Target, messages: list[dict[str, Any]]) -> None:
+    """Image parts only go to models the catalogue says take them; unknown models are not refused."""
+    where = next((f"messages[{i}].content[{j}]" for i, msg in enumerate(messages)
+                  if isinstance(msg.get("content"), list)
+                  for j, part in enumerate(msg["content"])
+                  if isinstance(part, Mapping) and part.get("type") in _IMAGE_PARTS), None)
+    if where is None or target.catalogue_id is None:
+        return
+    from vendors.catalogue import vision
+
+    takes, others = vision(target.vendor, target.catalogue_id)
+    if takes is False:
+        hint = f"{target.vendor} models that take images: {', '.join(others)}" if others else \
+            f"no {target.vendor} model in Farebox's catalogue takes images"
+        raise UnsupportedParamError(f"{target.model} does not take image input ({where} is an image part)",
+                                    vendor=target.vendor, model=target.model, hint=hint)
+
+
 def _check_params(target: Target, params: dict[str, Any], drop: bool, dropped: list[str]) -> None:
     caps, vendor, model = target.spec.caps, target.vendor, target.model
     problems: list[tuple[str, str]] = []
@@ -107,6 +128,7 @@ def build_request(target: Target, messages: Any, params: dict[str, Any], extra: 
                   effort: Any, stream: bool, drop_params: bool) -> tuple[ChatRequest, list[str], Any]:
     """(ChatRequest, dropped parameter names, EffortResult) — everything checked before any I/O."""
     msgs = _messages(messages)
+    _check_vision(target, msgs)
     dropped: list[str] = []
     for key in RESERVED & extra.keys():
         raise InvalidRequestError(f"{key!r} cannot be set through extra body keys", vendor=target.vendor)

@@ -9,7 +9,7 @@ from vendors.errors import ConfigError
 from vendors.registry import _registry, get
 from vendors.spec import VendorSpec
 
-__all__ = ["find_model", "known_names", "nearest", "split_model"]
+__all__ = ["find_model", "known_names", "nearest", "split_model", "vision"]
 
 
 @cache
@@ -90,3 +90,14 @@ def _unknown(full: str, bare: str, vendor: str | None) -> ConfigError:
     hint = ("give 'vendor/model' for a model Farebox does not list yet together with base_url=..., "
             "or 'compatible/<model>' for an OpenAI-compatible server")
     return ConfigError(text, vendor=vendor, model=bare, hint=hint)
+
+
+def vision(vendor: str, model_id: str) -> tuple[bool | None, list[str]]:
+    """(whether the catalogue says `model_id` takes images, the vendor's models that do); None: not recorded."""
+    import pricing
+
+    try:
+        takes = pricing.price(model_id, vendor=vendor).vision
+    except LookupError:
+        takes = None
+    return takes, [row.id for row in pricing.models(vendor) if row.vision]

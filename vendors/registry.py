@@ -90,4 +90,5 @@ def models(vendor: str | None = None) -> list[ModelInfo]:
         get(vendor)
     rows = pricing.models(vendor)
     return [ModelInfo(id=r.id, context_window=r.context_window, max_output=r.max_output,
-                      aliases=tuple(r.aliases or ())) for r in rows if vendor is None or r.vendor == vendor]
+                      aliases=tuple(r.aliases or ()), vision=r.vision)
+            for r in rows if vendor is None or r.vendor == vendor]

@@ -90,6 +90,7 @@ class ModelInfo:
     context_window: int | None = None
     max_output: int | None = None
     aliases: tuple[str, ...] = ()
+    vision: bool | None = None      # takes image parts; None: not recorded, so images are not refused
 
 
 BodyHook = Callable[[dict[str, Any], "RequestContext"], dict[str, Any]]

@@ -112,6 +112,40 @@ def check_signatures(inc: Incoming) -> Reject | None:
     return None
 
 
+def _text_only(profile: str, model: str) -> bool:
+    """Models that refuse image parts (research/wire.md §5): the emulator's own list, not Farebox's."""
+    model = model.lower()
+    if profile == "openai":
+        return model.startswith(("o1-mini", "o1-preview", "o3-mini"))
+    if profile == "deepseek":
+        return model == "deepseek-v4-pro"
+    if profile == "minimax":
+        return model.startswith("minimax-m2")
+    if profile == "zhipu":   # the GLM vision models carry a "v": glm-5v-turbo, glm-4.6v, glm-4.5v
+        return model.startswith("glm-") and "v" not in model.removeprefix("glm-").split("-")[0]
+    return False
+
+
+# What each server answers an image part sent to a text model (research/wire.md §5; DeepSeek's serde text).
+_NO_IMAGES = {
+    "openai": Reject(400, "Invalid content type. image_url is only supported by certain models."),
+    "deepseek": Reject(400, "Failed to deserialize the JSON body into the target type: messages[0]: unknown variant "
+                            "`image_url`, expected `text`"),
+    "minimax": Reject(400, "invalid params, chat content is empty", 2013),
+    "zhipu": Reject(400, "image input is not supported by this model", 1210),
+}
+
+
+def check_vision(inc: Incoming) -> Reject | None:
+    if not _text_only(inc.profile, inc.model):
+        return None
+    for msg in inc.messages:
+        parts = msg.get("content") if isinstance(msg.get("content"), list) else []
+        if any(isinstance(p, dict) and p.get("type") in ("image_url", "image") for p in parts):
+            return _NO_IMAGES[inc.profile]
+    return None
+
+
 def _setting_error() -> Reject:
     return Reject(400, "invalid params, invalid chat setting", 2013)
 
@@ -225,7 +259,7 @@ VENDOR_CHECKS = {"minimax": check_minimax, "deepseek": check_deepseek, "moonshot
 
 def validate(inc: Incoming) -> Reject | None:
     """Run the checks in the order a vendor would: auth, shape, signatures, vendor quirks."""
-    for check in (check_auth, check_shape, check_signatures, VENDOR_CHECKS.get(inc.profile)):
+    for check in (check_auth, check_shape, check_signatures, check_vision, VENDOR_CHECKS.get(inc.profile)):
         reject = check(inc) if check else None
         if reject is not None:
             return reject

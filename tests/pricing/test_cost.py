@@ -360,3 +360,16 @@ def test_cost_is_exact_per_million(model, usage):
 def test_plan_billing_is_always_zero(model, usage):
     cost = pricing.cost(model, usage, billing="plan")
     assert cost.total == 0 and cost.prompt_tokens == usage["prompt_tokens"]
+
+
+def test_web_search_requests_are_priced_per_thousand_where_the_row_says() -> None:
+    from decimal import Decimal
+
+    from pricing import cost
+
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100, "web_search_requests": 3}
+    c = cost("anthropic/claude-sonnet-4-6", usage)
+    assert (c.web_search, c.web_search_requests) == (Decimal("0.030"), 3)
+    assert c.total == c.input + c.cache_read + c.cache_write + c.output + c.web_search
+    assert cost("anthropic/claude-sonnet-4-6", usage, billing="plan").total == 0
+    assert cost("openai/gpt-5.1", usage).web_search == 0          # no per-search price on the row

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import anthropic
@@ -110,11 +111,17 @@ async def test_server_tool_blocks_match_the_sdk(twins: tuple[Emulator, Emulator]
         assert names <= {"get_weather"}
 
 
-async def test_web_search_usage_is_carried(twins: tuple[Emulator, Emulator]) -> None:
+async def test_web_search_usage_is_carried_and_priced(twins: tuple[Emulator, Emulator]) -> None:
     for stream in (False, True):
         resp, _ = await farebox(twins[0], stream=stream, tools=[SEARCH, FETCH])
         assert (resp.usage.web_search_requests, resp.usage.web_fetch_requests) == (1, 1)
         assert not resp.usage.estimated
+        # $10 per 1,000 searches; fetches cost only their tokens (Anthropic pricing page, research/wire.md §1.5).
+        cost = resp.cost
+        assert (cost.web_search, cost.web_search_requests) == (Decimal("0.010"), 1)
+        assert cost.total == cost.input + cost.cache_read + cost.cache_write + cost.output + Decimal("0.01")
+    plain, _ = await farebox(twins[0], tools=[FETCH])
+    assert plain.cost.web_search == 0 and plain.usage.web_fetch_requests == 1
 
 
 async def test_mcp_blocks_match_the_beta_sdk_and_send_the_beta(twins: tuple[Emulator, Emulator]) -> None:
