@@ -26,6 +26,7 @@ _ID = "chatcmpl-bench"
 _CREATED = 1_767_225_600
 _MODEL = "bench-model"
 _STREAM_FLAG = b'"stream":true'
+_STREAM_FLAG_SPACED = b'"stream": true'  # json.dumps' default separators (the openai SDK behind LiteLLM's proxy)
 
 
 def completion_bytes() -> bytes:
@@ -70,7 +71,7 @@ def build_app(chunks: int = 200, per_write: int = 1) -> web.Application:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.read()
-        if _STREAM_FLAG not in body:
+        if _STREAM_FLAG not in body and _STREAM_FLAG_SPACED not in body:
             return web.Response(body=plain, content_type="application/json")
         # A known length: no chunked framing to build on this side, the same parsing for every client.
         resp = web.StreamResponse(headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
