@@ -238,18 +238,30 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 args, results)
 
         port = free_port()
-        config = work / "farebox.yaml"
-        config.write_text(json.dumps({
-            "deployments": [{"alias": "bench", "model": "openai/gpt-4o-mini", "api_key": "sk-bench",
-                             "base_url": upstream}],
-            "num_retries": 0, "gateway": {"master_key": KEY}}))
-        cmd = [sys.executable, "-m", "router", "serve", "--config", str(config), "--port", str(port),
-               "--ledger", str(work / "ledger.sqlite")]
-        with process(cmd, cpu=1, cwd=ROOT, log=work / "farebox.log") as proc:
+        cmd = [sys.executable, "-m", "bench.bare_proxy", str(port), upstream + "/chat/completions"]
+        with process(cmd, cpu=1, cwd=ROOT) as proc:
             wait_http(f"http://127.0.0.1:{port}/healthz", proc)
-            print(f"farebox gateway (pid {proc.pid}, CPU 1, ledger on)", flush=True)
-            measure("farebox", f"http://127.0.0.1:{port}/v1/chat/completions", {"Authorization": f"Bearer {KEY}"},
-                    "bench", proc.pid, args, results)
+            print(f"bare aiohttp proxy, the floor of any Python gateway (pid {proc.pid}, CPU 1)", flush=True)
+            measure("bare", f"http://127.0.0.1:{port}/v1/chat/completions", {}, "bench-model", proc.pid, args,
+                    results)
+
+        for name, batching in (("farebox", False), ("farebox-batched", True)):
+            if batching and args.quick:
+                continue
+            port = free_port()
+            config = work / f"{name}.yaml"
+            config.write_text(json.dumps({
+                "deployments": [{"alias": "bench", "model": "openai/gpt-4o-mini", "api_key": "sk-bench",
+                                 "base_url": upstream}],
+                "num_retries": 0, "gateway": {"master_key": KEY, "ledger_batching": batching}}))
+            cmd = [sys.executable, "-m", "router", "serve", "--config", str(config), "--port", str(port),
+                   "--ledger", str(work / f"{name}.sqlite")]
+            with process(cmd, cpu=1, cwd=ROOT, log=work / f"{name}.log") as proc:
+                wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+                print(f"{name} gateway (pid {proc.pid}, CPU 1, ledger {'batched' if batching else 'durable'})",
+                      flush=True)
+                measure(name, f"http://127.0.0.1:{port}/v1/chat/completions", {"Authorization": f"Bearer {KEY}"},
+                        "bench", proc.pid, args, results)
 
         exe = None if args.skip_litellm else litellm_bin()
         if exe is not None:
@@ -275,7 +287,7 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
                     None)
 
     out: dict[str, Any] = {}
-    for target in ("farebox", "litellm"):
+    for target in ("bare", "farebox", "farebox-batched", "litellm"):
         d_json, g_json = row("direct", "json", 1), row(target, "json", 1)
         d_str, g_str = row("direct", "stream", 1), row(target, "stream", 1)
         if g_json is None or g_json["p50_ms"] is None or g_str is None or g_str["ttfb_p50_ms"] is None:
@@ -286,9 +298,10 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
             "peak_rss_mib": max(r["peak_rss_mib"] or 0 for r in results if r["target"] == target),
         }
     if "litellm" in out:
-        out["throughput_ratio"] = {f"{m} c={c}": row("farebox", m, c)["rps"] / row("litellm", m, c)["rps"]
-                                   for m in ("json", "stream") for c in sorted({r["clients"] for r in results})
-                                   if row("litellm", m, c) and row("litellm", m, c)["rps"]}
+        out["farebox_over_litellm_throughput"] = {
+            f"{m} c={c}": row("farebox", m, c)["rps"] / row("litellm", m, c)["rps"]
+            for m in ("json", "stream") for c in sorted({r["clients"] for r in results})
+            if row("litellm", m, c) and row("litellm", m, c)["rps"]}
     return out
 
 
@@ -305,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         args.seconds = 1.0
     results = run(args)
     summ = summary(results)
+    summ["load_average"] = os.getloadavg()
     print(json.dumps(summ, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps({"results": results, "summary": summ}, indent=2))

@@ -274,15 +274,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _key_store(args: argparse.Namespace) -> Any:
-    from router.gateway.keys import KeyStore
+    from router.gateway.server import key_store, load
     from router.tracking.ledger import default_path
 
     ledger = args.ledger
     if ledger is None and args.config:
-        from router.gateway.server import load
-
         ledger = load(args.config)[1].ledger
-    return KeyStore(ledger or default_path())
+    return key_store(ledger or str(default_path()))
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -372,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = p.add_subparsers(dest="action", required=True)
     for name in ("create", "list", "revoke"):
         k = keys.add_parser(name)
-        k.add_argument("--ledger", default=None, help="ledger file (default: $FAREBOX_LEDGER)")
+        k.add_argument("--ledger", default=None, help="ledger file or postgresql:// URL (default: $FAREBOX_LEDGER)")
         k.add_argument("--config", default=None, help="read gateway.ledger from this farebox.yaml")
         k.add_argument("--json", action="store_true")
         if name == "create":

@@ -104,11 +104,11 @@ class Gateway:
         tags = {str(k): str(v) for k, v in client.items()} if isinstance(client, dict) else {}
         return {**tags, **who.tags()}  # the key's own tags and id win over what the client claims
 
-    def check_model(self, who: Principal, model: str) -> None:
+    async def check_model(self, who: Principal, model: str) -> None:
         if model not in self.router._groups:
             raise GatewayError(404, f"model {model!r} is not served here; models: {', '.join(self.aliases)}",
                                type="invalid_request_error", code="model_not_found", param="model")
-        self.guard.admit(who, model)
+        await self.guard.admit(who, model)
 
     # -- OpenAI ----------------------------------------------------------------------------------------
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
@@ -116,7 +116,7 @@ class Gateway:
             who = self.guard.authenticate(request.headers)
             body = await self.read_json(request)
             model, messages, stream, kwargs = openai_codec.parse_request(body, max_messages=self.settings.max_messages)
-            self.check_model(who, model)
+            await self.check_model(who, model)
             kwargs["metadata"] = self.metadata(who, kwargs.get("metadata"))
             if stream:
                 include = bool((kwargs.get("stream_options") or {}).get("include_usage"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import inspect
 import threading
 import time
 from collections import deque
@@ -131,7 +132,7 @@ class Guard:
         raise GatewayError(403, "this needs the gateway's master key", type="permission_error",
                            code="master_key_required")
 
-    def admit(self, who: Principal, model: str) -> None:
+    async def admit(self, who: Principal, model: str) -> None:
         """403 for a model the key may not use; 429 (Retry-After) over its rpm or its budget."""
         key = who.key
         if key is None:
@@ -140,15 +141,20 @@ class Guard:
             raise GatewayError(403, f"this key may not use model {model!r}; it may use: {', '.join(key.models or ())}",
                                type="permission_error", code="model_not_allowed", param="model")
         if key.rpm is not None and self.limits is not None:
-            wait = self.limits.hit(key.id, key.rpm, time.time())
+            wait = await _maybe(self.limits.hit(key.id, key.rpm, time.time()))
             if wait is not None:
                 raise GatewayError(429, f"rate limit: this key may make {key.rpm} requests per minute",
                                    type="rate_limit_error", code="rate_limit_exceeded", retry_after=wait)
         if key.max_budget is not None and self.limits is not None:
             now = datetime.now(UTC)
-            spent = self.limits.spent(key, now)
+            spent = await _maybe(self.limits.spent(key, now))
             if spent >= key.max_budget:
                 wait = (period_end(key.budget_period, now) - now).total_seconds()
                 raise GatewayError(429, f"budget exceeded: this key has spent ${spent:.6f} of its "
                                         f"${key.max_budget} per {key.budget_period}",
                                    type="insufficient_quota", code="budget_exceeded", retry_after=wait)
+
+
+async def _maybe(value: Any) -> Any:
+    """Local limits answer at once; shared ones (router/gateway/shared.py) are coroutines."""
+    return await value if inspect.isawaitable(value) else value

@@ -28,7 +28,7 @@ def add_routes(app: web.Application, gw: Any) -> None:
             who = gw.guard.authenticate(request.headers)
             body = await gw.read_json(request)
             model, msgs, stream, kwargs = anthropic_codec.parse_request(body, max_messages=gw.settings.max_messages)
-            gw.check_model(who, model)
+            await gw.check_model(who, model)
             client_meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
             kwargs["metadata"] = gw.metadata(who, {k: v for k, v in (client_meta or {}).items() if k != "user_id"})
             if stream:

@@ -69,12 +69,19 @@ async def relay(request: web.Request, open_stream: Awaitable[Any], encoder: Enco
             return resp
         if resp is None:
             resp = await start()
+        pending: list[bytes] = []
         async for chunk in stream:
             data = encoder.chunk(chunk)
             if data:
-                await resp.write(data)  # waits while the client's socket buffer is full (backpressure)
+                pending.append(data)
+            if pending and not _buffered(stream):
+                # One write (one send) for the chunks that were already here; waits while the client's socket
+                # buffer is full (backpressure), so a slow client slows the vendor read, never fills memory.
+                await resp.write(b"".join(pending))
+                pending.clear()
         finished = True
-        await resp.write(encoder.end(stream.response))
+        pending.append(encoder.end(stream.response))
+        await resp.write(b"".join(pending))
         await resp.write_eof()
         return resp
     except _GONE:
@@ -100,6 +107,12 @@ async def relay(request: web.Request, open_stream: Awaitable[Any], encoder: Enco
         if stream is not None and not finished:
             # Closing the stream closes the vendor connection and records the call cancelled, partial cost included.
             await asyncio.shield(_close(stream))
+
+
+def _buffered(stream: Any) -> bool:
+    """Whether the stream's next chunk is already decoded or received (router.streaming.AsyncStream keeps both):
+    then it comes without waiting, and this one can go out with it. Paced vendor chunks go out one by one."""
+    return bool(getattr(stream, "_pending", None) or getattr(stream, "_events", None))
 
 
 async def _close(stream: Any) -> None:

@@ -24,15 +24,43 @@ log = logging.getLogger("farebox.gateway")
 DEMO_MASTER_KEY = "sk-farebox-demo"
 
 
+def is_pg(ledger: Any) -> bool:
+    return isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://"))
+
+
+def key_store(ledger: Any, ttl_s: float = 2.0) -> Any:
+    """The key table in the ledger database: the SQLite file, or PostgreSQL for a postgresql:// ledger."""
+    if is_pg(ledger):
+        from router.gateway.shared import PgKeyStore
+
+        return PgKeyStore(ledger, ttl_s=ttl_s)
+    from router import tracking
+
+    return KeyStore(Path(ledger).expanduser() if ledger else tracking.ledger_path(), ttl_s=ttl_s)
+
+
 def make_guard(settings: GatewaySettings) -> Guard:
-    """Keys live in the ledger database the calls are recorded in."""
+    """Keys live in the ledger database the calls are recorded in; rpm windows in the shared state if any."""
     from router import tracking
     from router.gateway.guard import LocalLimits
 
+    options: dict[str, Any] = {}
     if settings.ledger:
-        tracking.configure(ledger=settings.ledger)
-    store = KeyStore(tracking.ledger_path(), ttl_s=settings.key_cache_s)
-    limits = LocalLimits(store, refresh_s=settings.spend_refresh_s)
+        options["ledger"] = settings.ledger
+    if settings.ledger_batching:
+        options["batching"] = True
+    if settings.state:
+        options["state"] = settings.state
+    if options:
+        tracking.configure(**options)
+    store = key_store(settings.ledger, settings.key_cache_s)
+    if settings.state:
+        from router.gateway.shared import SharedLimits
+        from router.tracking.state import open_state
+
+        limits: Any = SharedLimits(store, open_state(settings.state), refresh_s=settings.spend_refresh_s)
+    else:
+        limits = LocalLimits(store, refresh_s=settings.spend_refresh_s)
     tracking.add_listener(limits.record)
     return Guard(store, settings.master(), limits=limits, open_access=settings.open_access)
 

@@ -21,6 +21,7 @@ class GatewaySettings(BaseModel):
     open_access: bool = False                # True: calls without any key are served (local development only)
     ledger: str | None = None                # ledger file or URL; default the process's (FAREBOX_LEDGER)
     state: str | None = None                 # redis://… shared rpm windows for several gateway processes
+    ledger_batching: bool = False            # True: records committed in groups (≤ 1 s) instead of per call
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     max_messages: int = Field(default=4096, gt=0)
     read_timeout_s: float = Field(default=30.0, gt=0)    # the whole request body must arrive within this
