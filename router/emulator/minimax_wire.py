@@ -31,6 +31,7 @@ class MiniMaxCtx:
     reasoning_mode: str = "incremental"  # or "cumulative" snapshots (oh-my-pi#2434, §1.5)
     content_as_parts: bool = False
     chunk_words: int = 3
+    inline_think_split: str = "tags"
 
 
 def usage(plan: Plan) -> dict[str, Any]:
@@ -96,6 +97,8 @@ def _deltas(ctx: MiniMaxCtx, plan: Plan) -> list[dict[str, Any]]:
     if reasoning and not ctx.reasoning_split:
         # The <think> and </think> tags themselves are split across chunks on purpose.
         inline = ["<thi", "nk>\n", *reasoning, "\n</th", "ink>\n\n", *text]
+        if ctx.inline_think_split == "chars":
+            inline = list("".join(inline))
         out = [{"content": p} for p in inline]
     elif reasoning:
         seen = ""

@@ -203,6 +203,9 @@ OPTION_DEFAULTS: dict[str, Any] = {
     # with include_usage a top-level usage chunk follows too (the duplicate a 2026-08-31 capture saw).
     "usage_in_choice": False,
     "future_blocks": False,  # anthropic: an unknown block type (and delta) after the server-tool blocks
+    # MiniMax inline <think>: "tags" = the tags split inside themselves; "chars" = one character per chunk
+    # (every boundary, e.g. right after </think> before the "\n\n").
+    "inline_think_split": "tags",
 }
 PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {"compatible": {"keepalive": True}, "moonshot": {"usage_in_choice": True}}
 _CHOICES = {
@@ -210,6 +213,7 @@ _CHOICES = {
     "stream_usage": ("honour", "never"),
     "reply_usage": ("honour", "omit"),
     "reasoning_mode": ("incremental", "cumulative"),
+    "inline_think_split": ("tags", "chars"),
 }
 
 

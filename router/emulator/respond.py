@@ -132,6 +132,7 @@ def _wire(state: State, call: Call, plan: Plan, opts: dict[str, Any], stream: bo
             reasoning_mode=opts["reasoning_mode"],
             content_as_parts=opts["content_as_parts"],
             chunk_words=words,
+            inline_think_split=opts["inline_think_split"],
         )
         return list(minimax_wire.stream_events(ctx, plan)) if stream else minimax_wire.completion_body(ctx, plan)
     octx = openai_wire.Ctx(

@@ -35,13 +35,19 @@ class ThinkSplitter:
     __slots__ = ("_buf", "_started", "_state")
 
     def __init__(self) -> None:
-        self._state = 0  # 0: undecided, 1: inside <think>, 2: answer
+        self._state = 0  # 0: undecided, 1: inside <think>, 3: after </think>, before the answer's first char, 2: answer
         self._buf = ""
         self._started = False
 
     def feed(self, text: str) -> tuple[str, str]:
         """(reasoning, answer) text that can be released now."""
         if self._state == 2:
+            return "", text
+        if self._state == 3:
+            # split_think drops the whitespace after </think> ("\n\n"), even when it comes in later chunks.
+            text = text.lstrip()
+            if text:
+                self._state = 2
             return "", text
         self._buf += text
         if self._state == 0:
@@ -57,7 +63,7 @@ class ThinkSplitter:
         if end >= 0:
             reasoning = self._buf[:end].rstrip()
             answer = self._buf[end + len(CLOSE):].lstrip()
-            self._state, self._buf = 2, ""
+            self._state, self._buf = (2 if answer else 3), ""
             return self._lead(reasoning), answer
         keep = _partial_suffix(self._buf, CLOSE)
         release = self._buf[: len(self._buf) - keep].rstrip()
@@ -74,8 +80,8 @@ class ThinkSplitter:
         """End of stream: whatever is held back."""
         buf, state = self._buf, self._state
         self._buf, self._state = "", 2
-        if state == 1:
-            return self._lead(buf.strip()), ""
+        if state == 1:  # what is held back follows released text: only its end is trimmed, as split_think does
+            return self._lead(buf.rstrip()), ""
         return "", buf
 
 
