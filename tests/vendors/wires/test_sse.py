@@ -226,19 +226,12 @@ def test_a_leading_bom_keeps_the_first_event(cut: int) -> None:
     assert parse([b"data: x\n\n\xef\xbb\xbfdata: y\n\n"]) == [("", "x")]  # only a leading BOM is skipped
 
 
-def test_parse_time_is_linear_in_the_line_length() -> None:
-    import time
-
-    def best(size: int) -> float:
-        data = b"data: " + b"x" * size + b"\n\n"
-        times = []
-        for _ in range(3):
-            parser = SSEParser(max_line_bytes=size + 16, max_event_bytes=size + 16)
-            started = time.perf_counter()
-            for i in range(0, len(data), 65536):
-                parser.feed(data[i : i + 65536])
-            times.append(time.perf_counter() - started)
-        return min(times)
-
-    small, large = best(2 << 20), best(16 << 20)
-    assert large < 0.05 + small * 8 * 2.5  # 8x the input: linear ~8x; the old parser took ~60x
+def test_a_16_mib_line_fed_in_64_kib_reads_is_one_event() -> None:
+    # Linear time is shown by `python -m bench.sse_parse` (timings do not belong in tests on a shared machine).
+    size = 16 << 20
+    data = b"data: " + b"x" * size + b"\n\n"
+    parser = SSEParser(max_line_bytes=size + 16, max_event_bytes=size + 16)
+    events = []
+    for i in range(0, len(data), 65536):
+        events += parser.feed(data[i : i + 65536])
+    assert [(name, len(text)) for name, text in events] == [("", size)]
