@@ -164,6 +164,8 @@ def build_request(target: Target, messages: Any, params: dict[str, Any], extra: 
     # Extra body keys never silently override the effort fragment (VENDORS.md §7.3 reserved fields).
     if result.requested is not None:
         clash = extra.keys() & (effort_body.keys() | _EFFORT_KEYS)
+        if "thinking" not in effort_body and isinstance(theirs, Mapping) and "type" not in theirs:
+            clash.discard("thinking")   # options only (clear_thinking), no switch: the effort sent none either
         if clash:
             raise InvalidRequestError(
                 f"reasoning_effort={result.requested!r} and extra body {', '.join(sorted(clash))} both set the "

@@ -180,6 +180,8 @@ def test_clear_thinking_joins_the_thinking_object(emu: Emulator) -> None:
     assert body["thinking"] == {"type": "enabled", "clear_thinking": False} and body["reasoning_effort"] == "high"
     glm(emu, "glm-5.1", extra_body={"thinking": {"type": "enabled", "clear_thinking": False}})
     assert emu.last_request("zhipu").body["thinking"] == {"type": "enabled", "clear_thinking": False}
+    glm(emu, "glm-5.3", reasoning_effort="auto", extra_body={"thinking": {"clear_thinking": False}})
+    assert emu.last_request("zhipu").body["thinking"] == {"clear_thinking": False}   # auto sends no switch
     with pytest.raises(e.InvalidRequestError, match="both set"):   # the type itself stays one control
         glm(emu, "glm-5.2", reasoning_effort="high", extra_body={"thinking": {"type": "disabled"}})
 
