@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pricing import PricingError
+from pricing.counting import DEFAULT, Count, Profile, bpe_counter, exact_counter, profile_for
 
 if TYPE_CHECKING:
     import tiktoken
@@ -152,13 +153,33 @@ def preload_encodings() -> None:
 
 
 def encoding_name_for(model: str) -> str:
-    """o200k_base for current OpenAI families, cl100k_base as the estimate for everything else."""
+    """The shipped BPE that estimates `model`: o200k_base for current OpenAI families and the vendors measured
+    best with it (pricing.counting), cl100k_base for older OpenAI models and the rest."""
     vendor, slash, name = model.partition("/")
     if not slash:
         vendor, name = "", model
-    if _O200K.match(name) or (vendor == "openai" and not _OLD_OPENAI.match(name)):
+    if vendor in ("", "openai") and _OLD_OPENAI.match(name):
+        return "cl100k_base"
+    if vendor == "openai" or _O200K.match(name):
         return "o200k_base"
-    return "cl100k_base"
+    return profile_for(model).encoding if slash else "cl100k_base"
+
+
+def counter_for(model: str) -> tuple[Count, Profile, str]:
+    """(count(text) -> tokens, the vendor's chat framing, what counts: "deepseek" exact or the BPE's name)."""
+    profile = profile_for(model) if "/" in model else DEFAULT
+    if profile.exact is not None:
+        exact = exact_counter(profile.exact)
+        if exact is not None:
+            return exact, profile, profile.exact
+    name = encoding_name_for(model)
+    cjk = profile.cjk_factor if name == profile.encoding else None
+    return bpe_counter(load_encoding(name), cjk), profile, name
+
+
+def prepare(model: str) -> None:
+    """Load what estimating `model` needs (BPE file, the vendor's tokenizer): slow once, for a worker thread."""
+    counter_for(model)
 
 
 def _plain(obj: Any) -> Any:
@@ -167,22 +188,22 @@ def _plain(obj: Any) -> Any:
     return dump(exclude_none=True) if callable(dump) else obj
 
 
-def _content_tokens(encoding: tiktoken.Encoding, content: Any) -> int:
+def _content_tokens(count: Count, content: Any) -> int:
     if content is None:
         return 0
     if isinstance(content, str):
-        return len(encoding.encode_ordinary(content))
+        return count(content)
     total = 0
     for part in content if isinstance(content, list | tuple) else [content]:
         part = _plain(part)
         if isinstance(part, str):
-            total += len(encoding.encode_ordinary(part))
+            total += count(part)
         elif isinstance(part, Mapping):
             if part.get("type") in ("image_url", "image", "input_image"):
                 total += TOKENS_PER_IMAGE
             for text_key in ("text", "thinking"):
                 if isinstance(part.get(text_key), str):
-                    total += len(encoding.encode_ordinary(part[text_key]))
+                    total += count(part[text_key])
     return total
 
 
@@ -192,27 +213,28 @@ def _arguments_text(arguments: Any) -> str:
     return json.dumps(arguments, ensure_ascii=False, default=str) if arguments is not None else ""
 
 
-def _tool_calls_tokens(encoding: tiktoken.Encoding, tool_calls: Iterable[Any] | None) -> int:
+def _tool_calls_tokens(count: Count, tool_calls: Iterable[Any] | None) -> int:
     total = 0
     for call in tool_calls or ():
         call = _plain(call)
         function = _plain(call.get("function", call)) if isinstance(call, Mapping) else {}
         text = str(function.get("name") or "") + _arguments_text(function.get("arguments"))
-        total += len(encoding.encode_ordinary(text))
+        total += count(text)
     return total
 
 
-def _message_tokens(encoding: tiktoken.Encoding, message: Any) -> int:
+def _message_tokens(count: Count, profile: Profile, message: Any) -> int:
     message = _plain(message)
     if not isinstance(message, Mapping):
         raise TypeError(f"a message must be a dict or have model_dump(), got {type(message).__name__}")
-    total = TOKENS_PER_MESSAGE
-    total += len(encoding.encode_ordinary(str(message.get("role") or "")))
-    total += _content_tokens(encoding, message.get("content"))
-    total += _content_tokens(encoding, message.get("reasoning_content"))
+    role = str(message.get("role") or "")
+    total = profile.per_message if profile.role_tokens or role != "system" else 0
+    total += count(role) if profile.role_tokens else 0
+    total += _content_tokens(count, message.get("content"))
+    total += _content_tokens(count, message.get("reasoning_content"))
     if message.get("name"):
-        total += TOKENS_PER_NAME + len(encoding.encode_ordinary(str(message["name"])))
-    return total + _tool_calls_tokens(encoding, message.get("tool_calls"))
+        total += TOKENS_PER_NAME + count(str(message["name"]))
+    return total + _tool_calls_tokens(count, message.get("tool_calls"))
 
 
 def count_tokens(
@@ -223,15 +245,15 @@ def count_tokens(
     tools: Iterable[Any] | None = None,
 ) -> int:
     """Estimated prompt tokens for `messages` (OpenAI-style), plus `text` and the JSON of `tools`."""
-    encoding = load_encoding(encoding_name_for(model))
-    total = len(encoding.encode_ordinary(text)) if text else 0
+    count, profile, _ = counter_for(model)
+    total = count(text) if text else 0
     if messages is not None:
         listed = list(messages)
-        total += sum(_message_tokens(encoding, m) for m in listed)
-        total += REPLY_PRIMING if listed else 0
+        total += sum(_message_tokens(count, profile, m) for m in listed)
+        total += profile.priming + profile.base if listed else 0
     if tools:
         dumped = json.dumps([_plain(t) for t in tools], ensure_ascii=False, default=str)
-        total += len(encoding.encode_ordinary(dumped))
+        total += count(dumped)
     return total
 
 
@@ -245,11 +267,11 @@ def estimate_usage(
     tool_calls: Iterable[Any] | None = None,
 ) -> dict[str, Any]:
     """Usage for a call whose vendor reported none; completion counts output, reasoning and tool calls."""
-    encoding = load_encoding(encoding_name_for(model))
+    count, _, _ = counter_for(model)
     prompt = count_tokens(model, messages=messages, tools=tools)
-    reasoning = len(encoding.encode_ordinary(reasoning_text)) if reasoning_text else 0
-    completion = reasoning + _tool_calls_tokens(encoding, tool_calls)
-    completion += len(encoding.encode_ordinary(output_text)) if output_text else 0
+    reasoning = count(reasoning_text) if reasoning_text else 0
+    completion = reasoning + _tool_calls_tokens(count, tool_calls)
+    completion += count(output_text) if output_text else 0
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,

@@ -43,14 +43,14 @@ _ready: set[str] = set()
 
 
 async def load_encodings(target: Target) -> None:
-    """Load the BPE table a target's estimates need in a worker thread, so the event loop never blocks."""
-    from pricing.tokens import encoding_name_for, load_encoding
+    """Load what a target's estimates need (BPE table, vendor tokenizer) in a worker thread, off the event loop."""
+    from pricing.tokens import prepare
 
-    name = encoding_name_for(f"{target.vendor}/{target.catalogue_id or target.model}")
+    name = f"{target.vendor}/{target.catalogue_id or target.model}"
     if name not in _ready:
         import asyncio
 
-        await asyncio.to_thread(load_encoding, name)
+        await asyncio.to_thread(prepare, name)  # the BPE file, or the vendor's own tokenizer (extra tokenizers)
         _ready.add(name)
 
 

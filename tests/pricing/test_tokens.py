@@ -68,7 +68,7 @@ def test_specs_match_tiktoken_ext(name: str, references):
 
 
 @pytest.mark.parametrize("text", SAMPLES)
-@pytest.mark.parametrize(("model", "name"), [("gpt-4o", "o200k_base"), ("minimax/MiniMax-M3", "cl100k_base")])
+@pytest.mark.parametrize(("model", "name"), [("gpt-4o", "o200k_base"), ("anthropic/claude-sonnet-4-5", "cl100k_base")])
 def test_count_tokens_matches_tiktoken_for_plain_text(model: str, name: str, text: str, references):
     expected = len(references[name].encode(text, disallowed_special=()))
     assert pricing.count_tokens(model, text=text) == expected
@@ -96,7 +96,8 @@ def test_shipped_files_carry_tiktokens_pinned_hashes():
         ("openai/some-future-model", "o200k_base"),
         ("openai/gpt-4", "cl100k_base"),
         ("gpt-3.5-turbo", "cl100k_base"),
-        ("minimax/MiniMax-M3", "cl100k_base"),
+        ("minimax/MiniMax-M3", "o200k_base"),   # measured closer for Chinese-trained vocabularies
+        ("deepseek/deepseek-flash", "o200k_base"),
         ("deepseek-v4-flash", "cl100k_base"),
         ("anthropic/claude-sonnet-4-5", "cl100k_base"),
         ("kimi-k3", "cl100k_base"),
