@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from vendors.errors import FareboxError
@@ -243,9 +244,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     where = f"http://{args.host}:{args.port}"
     if args.demo:
+        import tempfile
+
         from router.emulator import Emulator
 
-        with Emulator.running() as emu:
+        # The emulator's spend is not real: a throw-away ledger unless --ledger names one.
+        scratch = tempfile.TemporaryDirectory(prefix="farebox-serve-demo-")
+        args.ledger = args.ledger or str(Path(scratch.name) / "ledger.sqlite")
+        with scratch, Emulator.running() as emu:
             banner = (f"Farebox gateway (demo, vendors emulated at {emu.url}) on {where}\n"
                       f"  models: smart (falls back to cheap), cheap, claude; master key: {server.DEMO_MASTER_KEY}\n"
                       f"  try: curl {where}/v1/chat/completions -H 'Authorization: Bearer {server.DEMO_MASTER_KEY}'"

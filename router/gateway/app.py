@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from typing import Any
 
@@ -139,7 +140,7 @@ class Gateway:
 
     async def healthz(self, request: web.Request) -> web.Response:
         return json_response({"status": "ok", "uptime_s": round(time.time() - self.started, 3),
-                              "models": len(self.aliases)})
+                              "models": len(self.aliases), "pid": os.getpid()})
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes:

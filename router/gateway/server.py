@@ -158,10 +158,16 @@ def run_workers(config: str | None, demo_url: str | None, *, host: str, port: in
                 ledger: str | None) -> int:
     """N processes on one port (SO_REUSEPORT); each builds its own Router, sharing the ledger (and Redis)."""
     import multiprocessing
+    import signal
 
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(config, demo_url, host, port, ledger), daemon=False)
+    procs = [ctx.Process(target=_worker, args=(config, demo_url, host, port, ledger, os.getpid()), daemon=False)
              for _ in range(workers)]
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)  # `kill` of the parent stops the workers too
     for p in procs:
         p.start()
     try:
@@ -172,10 +178,23 @@ def run_workers(config: str | None, demo_url: str | None, *, host: str, port: in
             p.terminate()
         for p in procs:
             p.join(10)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return max((p.exitcode or 0) for p in procs)
 
 
-def _worker(config: str | None, demo_url: str | None, host: str, port: int, ledger: str | None) -> None:
+def _orphaned(parent: int) -> None:
+    """A worker whose parent died (SIGKILL) exits instead of serving on alone."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _worker(config: str | None, demo_url: str | None, host: str, port: int, ledger: str | None,
+            parent: int) -> None:
+    threading.Thread(target=_orphaned, args=(parent,), name="farebox-worker-parent", daemon=True).start()
     if config is not None:
         router, settings = load(config)
     else:

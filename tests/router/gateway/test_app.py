@@ -133,3 +133,35 @@ gateway:
         proc.terminate()
         proc.wait(10)
     assert ledger_rows(tmp_path / "l.sqlite")[0]["alias"] == "fast"
+
+
+def test_serve_demo_with_two_workers_as_the_readme_shows(tmp_path: Any) -> None:
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "router", "serve", "--demo", "--port", str(port), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        pids: set[int] = set()
+        deadline = time.time() + 60
+        while len(pids) < 2:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                    pids.add(json.load(r)["pid"])   # a new connection each time: SO_REUSEPORT spreads them
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                time.sleep(0.1)
+            assert time.time() < deadline, pids
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions", method="POST",
+                                     data=json.dumps({"model": "smart", "messages": HI}).encode(),
+                                     headers={"Authorization": "Bearer sk-farebox-demo",
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert Decimal(r.headers["x-farebox-cost"]) > 0 and "emulator" in json.load(r)["choices"][0][
+                "message"]["content"]
+    finally:
+        proc.terminate()
+        proc.wait(20)
