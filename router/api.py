@@ -10,6 +10,7 @@ from router.call import Call
 from router.params import check, schema_format
 from router.request import build_request
 from router.resolve import Target, resolve
+from vendors.secrets import looks_like_key, register_secret
 from vendors.types import Attempt, Response
 
 __all__ = ["acompletion", "completion", "completion_cost", "prepare"]
@@ -55,6 +56,9 @@ async def acompletion(model: str, messages: Any, *, stream: bool = False, deadli
     `timeout` bounds each attempt; `deadline` (seconds) bounds the whole call, retries included.
     With tracking on, the call leaves one CallRecord (router.tracking), a stream when it ends.
     """
+    secret = looks_like_key(model) if isinstance(model, str) else None
+    if secret is not None:  # a key passed as model: a secret before any text (error, record, log) is built
+        register_secret(secret)
     kwargs["stream"], kwargs["deadline"] = stream, deadline
     kw = check(model, messages, kwargs)
     tracker = tracking.active()

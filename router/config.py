@@ -47,22 +47,26 @@ def _read(path: Path) -> Any:
         raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     if len(raw) > MAX_BYTES:
         raise ConfigError(f"{path}: larger than {MAX_BYTES // 1024} KiB; a config file is not that big")
+    # Each problem is raised outside its except: the parser's error (whose .doc / mark.buffer is the whole
+    # file, keys and all) is not chained to the ConfigError.
+    problem = None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x}); "
-                          "save it as UTF-8") from None
-    if path.suffix.lower() == ".json":
+        problem = f"not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x}); save it as UTF-8"
+    if problem is None and path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+            problem = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
         except RecursionError:
-            raise ConfigError(f"{path}: nested too deeply (at most {MAX_DEPTH} levels)") from None
+            problem = f"nested too deeply (at most {MAX_DEPTH} levels)"
         except ValueError as exc:  # e.g. an integer past sys.get_int_max_str_digits()
-            raise ConfigError(f"{path}: {_first_line(exc)}") from None
-    else:
-        data = _read_yaml(path, text)
+            problem = _first_line(exc)
+    elif problem is None:
+        data, problem = _read_yaml(path, text)
+    if problem is not None:
+        raise ConfigError(f"{path}: {problem}")
     _check_shape(data, path)
     return data
 
@@ -72,7 +76,7 @@ def _first_line(exc: BaseException) -> str:
     return text[:200]
 
 
-def _read_yaml(path: Path, text: str) -> Any:
+def _read_yaml(path: Path, text: str) -> tuple[Any, str | None]:
     try:
         import yaml
     except ImportError:
@@ -99,17 +103,17 @@ def _read_yaml(path: Path, text: str) -> Any:
 
     loader = Loader(text)
     try:
-        return loader.get_single_data()
+        return loader.get_single_data(), None
     except ConfigError:
         raise
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        raise ConfigError(f"{path}: {where}{getattr(exc, 'problem', None) or exc}") from None
+        return None, f"{where}{getattr(exc, 'problem', None) or exc}"
     except RecursionError:
-        raise ConfigError(f"{path}: nested too deeply (at most {MAX_DEPTH} levels)") from None
+        return None, f"nested too deeply (at most {MAX_DEPTH} levels)"
     except (ValueError, TypeError, OverflowError) as exc:  # a 5,000-digit integer, an unhashable key
-        raise ConfigError(f"{path}: {_first_line(exc)}") from None
+        return None, _first_line(exc)
     finally:
         loader.dispose()
 

@@ -12,7 +12,7 @@ from vendors.catalogue import find_model, split_model
 from vendors.errors import ConfigError
 from vendors.hosts import hostname, is_loopback, is_private, scheme
 from vendors.registry import detect, detect_region, get
-from vendors.secrets import register_secret
+from vendors.secrets import looks_like_key, mask_key, register_secret
 from vendors.spec import Surface, VendorSpec, Wire
 
 __all__ = ["Target", "resolve"]
@@ -120,6 +120,11 @@ _targets: dict[tuple[object, ...], Target] = {}
 def resolve(model: str, *, base_url: str | None = None, region: str | None = None, api_key: str | None = None,
             wire: str | None = None) -> Target:
     """The Target for a call; every ConfigError is raised here, before any request."""
+    secret = looks_like_key(model) if isinstance(model, str) else None
+    if secret is not None:
+        register_secret(secret)  # from now on redacted from every text, this error's included
+        raise ConfigError(f"model {model!r} looks like an API key ({mask_key(secret)}), not a model name",
+                          hint="pass the key as api_key=... and the model as 'vendor/model'")
     if "/" in model:
         from router.litellm import local_model
 

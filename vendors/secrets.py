@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 
-__all__ = ["mask_key", "redact", "redact_url", "register_secret"]
+__all__ = ["looks_like_key", "mask_key", "redact", "redact_url", "register_secret"]
 
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
@@ -39,6 +39,22 @@ def redact_url(text: str) -> str:
     if "@" in text:
         text = _USERINFO.sub(lambda m: f"{m.group('scheme')}…@", text)
     return redact(text)
+
+
+# Key shapes, for a key passed by mistake where a name belongs (`model=`): vendor prefixes (sk-, sk-ant-, sk-cp-,
+# AIza, a JWT's eyJ), or a long token with a run of 24+ characters no model name has (Zhipu's hex.secret form).
+_KEY_SHAPE = re.compile(r"(?:sk[-_]|AIza|eyJ)[A-Za-z0-9._\-]{16,}|(?=[A-Za-z0-9._\-]{40,}$)"
+                        r"[A-Za-z0-9._\-]*[A-Za-z0-9]{24,}[A-Za-z0-9._\-]*")
+
+
+def looks_like_key(text: str) -> str | None:
+    """The part of `text` (a model name, `vendor/...` parts each) shaped like an API key, or None."""
+    if not isinstance(text, str) or len(text) < 19:
+        return None
+    for part in text.split("/"):
+        if _KEY_SHAPE.fullmatch(part.strip()):
+            return part.strip()
+    return None
 
 
 def mask_key(key: str) -> str:

@@ -75,6 +75,16 @@ class CallRecord:
     record_id: str = field(default_factory=_next_id)
     pid: int = field(default_factory=_pid_now)
 
+    def __post_init__(self) -> None:
+        # Records reach the ledger, metric labels and spend output: a key given by mistake as a name is not kept.
+        from vendors.secrets import redact_url
+
+        self.model = redact_url(self.model) if self.model else self.model
+        if self.alias:
+            self.alias = redact_url(self.alias)
+        if self.deployment:
+            self.deployment = redact_url(self.deployment)
+
     # The words for some fields, read-only: rec.time, rec.latency, rec.ttft, rec.error_class, rec.metadata.
     @property
     def time(self) -> datetime:

@@ -135,9 +135,11 @@ class StreamDecoder:
         except ValueError as exc:   # JSONDecodeError and pydantic's ValidationError both land here
             if isinstance(exc, FareboxError):
                 raise
-            raise _malformed(self.spec, self.model, f"bad {event or 'event'} data: {exc}") from None
+            problem = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         except (AttributeError, TypeError, KeyError, RecursionError) as exc:
-            raise _malformed(self.spec, self.model, f"bad {event or 'event'} data: {exc}") from None
+            problem = f"{type(exc).__name__}: {str(exc)[:200]}"
+        # Raised outside the handler: the decoder's error (a JSONDecodeError's .doc is the raw event) is not chained.
+        raise _malformed(self.spec, self.model, f"bad {event or 'event'} data: {problem}")
 
     def finish(self) -> list[Chunk]:
         """At the end of the bytes: the closing chunk if message_stop never came but the reply ended."""

@@ -261,7 +261,8 @@ def guard_decode(decode: Any) -> Any:
         except FareboxError:
             raise
         except JUNK as exc:
-            raise junk_error(exc, spec, model, body) from None
+            error = junk_error(exc, spec, model, body)
+        raise error  # outside the handler: the raw error (it may quote the reply) is not chained
 
     guarded.__doc__ = decode.__doc__
     guarded.__wrapped__ = decode  # type: ignore[attr-defined]
@@ -287,7 +288,8 @@ class GuardedStream:
         except FareboxError:
             raise
         except JUNK as exc:
-            raise junk_error(exc, self._spec, self._model, data, f"stream event {event or 'data'}") from None
+            error = junk_error(exc, self._spec, self._model, data, f"stream event {event or 'data'}")
+        raise error
 
     def finish(self) -> list[Any]:
         try:
@@ -295,7 +297,8 @@ class GuardedStream:
         except FareboxError:
             raise
         except JUNK as exc:
-            raise junk_error(exc, self._spec, self._model, "", "the end of the stream") from None
+            error = junk_error(exc, self._spec, self._model, "", "the end of the stream")
+        raise error
 
 
 def _scrub(value: Any) -> Any:

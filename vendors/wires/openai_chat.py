@@ -228,8 +228,10 @@ class StreamDecoder:
             return self._flush()
         try:
             obj = json.loads(data)
-        except (ValueError, RecursionError):  # from None: JSONDecodeError.doc would keep the raw event
-            raise _malformed(self._spec, self.model, f"stream chunk is not JSON: {data[:80]!r}") from None
+        except (ValueError, RecursionError):
+            obj = _NOT_JSON  # raised below, outside the handler: no JSONDecodeError (its .doc the raw event) chained
+        if obj is _NOT_JSON:
+            raise _malformed(self._spec, self.model, f"stream chunk is not JSON: {data[:80]!r}")
         if not isinstance(obj, dict):
             raise _malformed(self._spec, self.model, "stream chunk is not a JSON object")
         if obj.get("error"):
@@ -342,6 +344,7 @@ def _delta_call(raw: Any, position: int) -> dict[str, Any]:
             "function": {"name": fn.get("name") or None, "arguments": fn.get("arguments") or ""}}
 
 
+_NOT_JSON = object()
 _validate_chunk = Chunk.model_validate
 _validate_response = Response.model_validate
 

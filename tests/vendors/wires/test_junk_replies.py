@@ -224,5 +224,5 @@ def test_deeply_nested_json_text_is_malformed(spec: Any, wire: Wire) -> None:
     decoder = CODECS[wire].stream_decoder(spec, model="m")
     with pytest.raises(MalformedResponseError) as info:
         decoder.feed("message_start", deep)
-    assert info.value.__cause__ is None and info.value.__suppress_context__  # no JSONDecodeError.doc kept
+    assert info.value.__cause__ is None and info.value.__context__ is None  # no JSONDecodeError.doc kept
     decode_plain(spec, wire, _deep(100_000))
