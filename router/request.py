@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from router.resolve import Target
 from vendors.errors import InvalidRequestError, UnsupportedParamError
-from vendors.spec import Caps, Wire
+from vendors.spec import Caps
 from vendors.types import ChatRequest
 
 __all__ = ["CHECKED_EXTRA", "OPENAI_PARAMS", "RESERVED", "build_request"]
@@ -124,6 +124,18 @@ def _check_tools(target: Target, params: dict[str, Any], drop: bool, dropped: li
     params["tools"] = kept
 
 
+def _max_output(target: Target) -> int | None:
+    """The model's maximum output tokens from the catalogue (None when unknown)."""
+    if target.catalogue_id is None:
+        return None
+    import pricing
+
+    try:
+        return pricing.price(target.catalogue_id, vendor=target.vendor).max_output
+    except LookupError:
+        return None
+
+
 def build_request(target: Target, messages: Any, params: dict[str, Any], extra: dict[str, Any], *,
                   effort: Any, stream: bool, drop_params: bool) -> tuple[ChatRequest, list[str], Any]:
     """(ChatRequest, dropped parameter names, EffortResult) — everything checked before any I/O."""
@@ -142,10 +154,9 @@ def build_request(target: Target, messages: Any, params: dict[str, Any], extra: 
 
     wire = target.wire
     max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
-    if wire is Wire.ANTHROPIC_MESSAGES and max_tokens is None:
-        max_tokens = target.spec.default_max_tokens
     result = resolve_effort(target.spec.effort_for(target.model, wire), effort, wire=wire, vendor=target.vendor,
-                            model=target.model, max_tokens=max_tokens, drop_params=drop_params)
+                            model=target.model, max_tokens=max_tokens, drop_params=drop_params,
+                            max_output=_max_output(target) if effort is not None else None)
     for key in result.remove & extra.keys():
         if not drop_params:
             raise UnsupportedParamError(f"{target.vendor} {target.model} must not receive {key!r}",

@@ -137,23 +137,48 @@ def adaptive_and_output_effort(level: str, max_tokens: int | None) -> Rendered:
 
 
 MIN_BUDGET = 1024   # Anthropic: budget_tokens ≥ 1024 and < max_tokens (VENDORS.md §5 [V-doc])
+ANSWER_ROOM = 4096  # max_tokens not given: the budget plus this much for the answer (the old default max_tokens)
+ANSWER_SHARE = 4    # max_tokens given: at least a quarter of it (and at least MIN_ANSWER) stays for the answer
+MIN_ANSWER = 1024
 
 
 def budget_thinking(budgets: Mapping[str, int]) -> Render:
-    """Older Claude models: {"thinking": {"type": "enabled", "budget_tokens": B}}, B from `budgets`."""
+    """Older Claude models: {"thinking": {"type": "enabled", "budget_tokens": B}}, B from `budgets`.
 
-    def render(level: str, max_tokens: int | None) -> Rendered:
+    Without a caller max_tokens the body also sets max_tokens = B + ANSWER_ROOM (within the model's max
+    output `ceiling`), so the answer keeps its room. With one, B leaves max(max_tokens/4, 1024) tokens for the
+    answer; levels clamped to the same B are named in the note (they collapsed).
+    """
+
+    def render(level: str, max_tokens: int | None, ceiling: int | None = None) -> Rendered:
         if level == "disabled":
             return Rendered({"thinking": {"type": "disabled"}})
-        budget, note = budgets[level], None
-        if max_tokens is not None and budget >= max_tokens:
-            if max_tokens - 1 < MIN_BUDGET:
-                raise Inexpressible(
-                    f"extended thinking needs budget_tokens ≥ {MIN_BUDGET} and below max_tokens, so "
-                    f"max_tokens must be more than {MIN_BUDGET} (got {max_tokens})"
-                )
-            budget, note = max_tokens - 1, f"budget_tokens {budget} clamped to {max_tokens - 1} (max_tokens - 1)"
-        return Rendered({"thinking": {"type": "enabled", "budget_tokens": budget}}, note=note)
+        wanted = budgets[level]
+        if max_tokens is None:
+            room = ANSWER_ROOM
+            budget = wanted if ceiling is None else max(MIN_BUDGET, min(wanted, ceiling - room))
+            total = budget + room if ceiling is None else min(budget + room, ceiling)
+            if total - budget < MIN_ANSWER:
+                raise Inexpressible(f"the model's max output ({ceiling}) leaves no room for a thinking budget")
+            note = None if budget == wanted else (
+                f"budget_tokens {wanted} clamped to {budget}: the model's max output is {ceiling} and "
+                f"{total - budget} tokens stay for the answer")
+            return Rendered({"thinking": {"type": "enabled", "budget_tokens": budget}, "max_tokens": total},
+                            note=note)
+        limit = max_tokens - max(max_tokens // ANSWER_SHARE, MIN_ANSWER)
+        if limit < MIN_BUDGET:
+            raise Inexpressible(
+                f"extended thinking needs budget_tokens ≥ {MIN_BUDGET} plus a quarter of max_tokens (≥ {MIN_ANSWER}) "
+                f"for the answer, so max_tokens must be at least {MIN_BUDGET + MIN_ANSWER} (got {max_tokens}); "
+                "or leave max_tokens out and Farebox sizes it")
+        if wanted <= limit:
+            return Rendered({"thinking": {"type": "enabled", "budget_tokens": wanted}})
+        same = [name for name, tokens in budgets.items() if tokens >= limit]
+        note = (f"budget_tokens {wanted} clamped to {limit}: max_tokens {max_tokens} keeps "
+                f"{max_tokens - limit} for the answer")
+        if len(same) > 1:
+            note += f"; levels {', '.join(same)} collapse to the same budget at this max_tokens"
+        return Rendered({"thinking": {"type": "enabled", "budget_tokens": limit}}, note=note)
 
     return render
 
@@ -164,6 +189,7 @@ class WireShape:
 
     render: Render
     forbid: frozenset[str] = frozenset()   # top-level keys this vendor/model must never receive here
+    sizes_output: bool = False             # the renderer also takes the model's max output (budget_thinking)
 
 
 NO_REASONING_EFFORT = frozenset({"reasoning_effort"})
@@ -286,12 +312,14 @@ def resolve_effort(
     model: str,
     max_tokens: int | None = None,
     drop_params: bool = False,
+    max_output: int | None = None,
 ) -> EffortResult:
     """What `level` becomes for `vendor`/`model` on `wire`: the body fragment, the keys to remove, a note.
 
     Raises InvalidEffortError (listing the profile's levels) for a word outside the vocabulary, and for
     a word the profile cannot express unless `drop_params` is True, in which case the result is
-    `dropped` and says why. `max_tokens` is the output cap that will be sent (budgets must fit under it).
+    `dropped` and says why. `max_tokens` is the caller's output cap (None: not given; a budget renderer then
+    sizes it, within `max_output`, the model's maximum).
     """
     word = _clean(level)
     if profile is None:
@@ -322,7 +350,10 @@ def resolve_effort(
     try:
         if shape is None:
             raise Inexpressible(f"{profile.name} effort cannot be sent on the {wire.value} surface")
-        rendered = shape.render(decision.level or "", max_tokens)
+        if shape.sizes_output:
+            rendered = shape.render(decision.level or "", max_tokens, max_output)
+        else:
+            rendered = shape.render(decision.level or "", max_tokens)
     except Inexpressible as exc:
         if word is None:    # the caller asked for nothing: leave the vendor's default rather than fail
             return EffortResult(None, None, {}, forbid, None)

@@ -96,8 +96,8 @@ class Combo:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-# Anthropic calls get max_tokens=64000 so every budget (max: 63999) fits unclamped.
-BIG = {"max_tokens": 64000}
+# Anthropic calls get max_tokens=128000 so every budget (max: 63999) fits unclamped with a quarter for the answer.
+BIG = {"max_tokens": 128000}
 
 _M3 = rows({
     None: ("adaptive", thinking("adaptive")),             # §7.3 "minimax, effort "" → adaptive"
@@ -361,23 +361,25 @@ def test_extra_body_effort_keys_never_contradict_resp_effort(emu: Emulator, comb
 SONNET = next(c for c in COMBOS if c.id == "anthropic-sonnet-4-5")
 
 
-def test_sonnet_budget_is_clamped_below_the_default_max_tokens(emu: Emulator) -> None:
-    resp = router.completion(model=SONNET.model, messages=MSG, api_key=KEY, base_url=emu.base_url("anthropic"),
-                             reasoning_effort="high")   # 16384 would not fit under the default max_tokens
-    body = received(emu, SONNET)
-    limit = body["max_tokens"]
-    assert 16384 >= limit > 1025
-    assert body["thinking"] == {"type": "enabled", "budget_tokens": limit - 1}
-    assert resp.effort["sent"] == {"thinking": body["thinking"]}
-    assert "clamped" in resp.effort["note"]
+def test_sonnet_budget_without_max_tokens_leaves_the_answer_room(emu: Emulator) -> None:
+    bodies = {}
+    for level in ("medium", "high"):
+        resp = router.completion(model=SONNET.model, messages=MSG, api_key=KEY, base_url=emu.base_url("anthropic"),
+                                 reasoning_effort=level)
+        body = bodies[level] = received(emu, SONNET)
+        emu.clear()
+        assert body["max_tokens"] - body["thinking"]["budget_tokens"] >= 4096
+        assert resp.effort["sent"]["max_tokens"] == body["max_tokens"]
+    assert [bodies[level]["thinking"]["budget_tokens"] for level in ("medium", "high")] == [4096, 16384]
 
 
-@pytest.mark.parametrize("max_tokens", [2000, 16385])
-def test_sonnet_budget_fits_an_explicit_max_tokens(emu: Emulator, max_tokens: int) -> None:
-    call(emu, SONNET, "max", max_tokens=max_tokens)
+@pytest.mark.parametrize(("max_tokens", "tokens"), [(2048, 1024), (16385, 12289)])
+def test_sonnet_budget_fits_an_explicit_max_tokens(emu: Emulator, max_tokens: int, tokens: int) -> None:
+    resp = call(emu, SONNET, "max", max_tokens=max_tokens)
     body = received(emu, SONNET)
     assert body["max_tokens"] == max_tokens
-    assert body["thinking"] == {"type": "enabled", "budget_tokens": max_tokens - 1}
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": tokens}
+    assert "collapse" in resp.effort["note"]
 
 
 def test_sonnet_budget_cannot_fit_a_tiny_max_tokens(emu: Emulator) -> None:

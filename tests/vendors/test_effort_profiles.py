@@ -255,10 +255,10 @@ def budget(tokens):
     ("enabled", 8192, budget(4096)),
     ("high", 32000, budget(16384)),
     ("xhigh", 64000, budget(32768)),
-    ("max", 64000, budget(63999)),
-    ("max", None, budget(63999)),
-    ("high", 8192, budget(8191)),             # clamped to max_tokens - 1
-    ("high", 1025, budget(1024)),             # the smallest max_tokens that leaves room
+    ("max", 128000, budget(63999)),
+    ("max", 64000, budget(48000)),            # clamped: a quarter of max_tokens stays for the answer
+    ("high", 8192, budget(6144)),             # clamped to max_tokens - max_tokens/4
+    ("high", 2048, budget(1024)),             # the smallest max_tokens that leaves room: 1024 + 1024
     ("off", 100, {"thinking": {"type": "disabled"}}),
     ("auto", 100, {}),
 ])
@@ -267,16 +267,35 @@ def test_claude_budget(word, max_tokens, body):
     assert dict(result.body) == body
     tokens = body.get("thinking", {}).get("budget_tokens")
     if tokens is not None:
-        assert tokens >= 1024 and (max_tokens is None or tokens < max_tokens)
+        assert tokens >= 1024 and max_tokens - tokens >= max(max_tokens // 4, 1024)
+
+
+@pytest.mark.parametrize(("word", "ceiling", "tokens", "total"), [
+    ("low", None, 1024, 1024 + 4096), ("medium", None, 4096, 8192), ("high", None, 16384, 16384 + 4096),
+    ("max", None, 63999, 63999 + 4096), ("max", 64000, 64000 - 4096, 64000), ("xhigh", 32000, 32000 - 4096, 32000),
+    ("medium", 128000, 4096, 8192),
+])
+def test_claude_budget_without_max_tokens_sizes_it(word, ceiling, tokens, total):
+    result = resolve("anthropic", "claude-sonnet-4-5", word, MSG, max_output=ceiling)
+    assert dict(result.body) == {**budget(tokens), "max_tokens": total}
+    assert total - tokens >= 4096 or total == ceiling
+
+
+def test_claude_budget_levels_stay_distinct_without_max_tokens():
+    budgets = [resolve("anthropic", "claude-sonnet-4-5", w, MSG, max_output=64000).body["thinking"]["budget_tokens"]
+               for w in ("low", "medium", "high", "xhigh")]
+    assert budgets == sorted(set(budgets))
 
 
 def test_claude_budget_clamp_is_noted():
-    assert "clamped to 8191" in resolve("anthropic", "claude-sonnet-4-5", "high", MSG, max_tokens=8192).note
+    note = resolve("anthropic", "claude-sonnet-4-5", "high", MSG, max_tokens=8192).note
+    assert "clamped to 6144" in note and "2048 for the answer" in note
+    assert "levels high, xhigh, max collapse" in note
 
 
-@pytest.mark.parametrize("max_tokens", [1024, 1000, 1])
+@pytest.mark.parametrize("max_tokens", [2047, 1024, 1000, 1])
 def test_claude_budget_needs_room(max_tokens):
-    with pytest.raises(InvalidEffortError, match="max_tokens must be more than 1024"):
+    with pytest.raises(InvalidEffortError, match="max_tokens must be at least 2048"):
         resolve("anthropic", "claude-3-7-sonnet-20250219", "low", MSG, max_tokens=max_tokens)
     dropped = resolve("anthropic", "claude-3-7-sonnet-20250219", "low", MSG, max_tokens=max_tokens,
                       drop_params=True)

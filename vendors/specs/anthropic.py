@@ -65,8 +65,9 @@ CLAUDE_BUDGET = EffortProfile(
         "enabled adaptive": use("medium", "{model} has no adaptive thinking; a 4096-token budget applied"),
         **{w: use(w) for w in CLAUDE_BUDGETS},
     }),
-    wires={Wire.ANTHROPIC_MESSAGES: WireShape(budget_thinking(CLAUDE_BUDGETS))},
-    hint="extended thinking needs max_tokens above the budget (low 1024 … max 63999 tokens)",
+    wires={Wire.ANTHROPIC_MESSAGES: WireShape(budget_thinking(CLAUDE_BUDGETS), sizes_output=True)},
+    hint="extended thinking needs max_tokens above the budget (low 1024 … max 63999 tokens) with a quarter left "
+         "for the answer; without max_tokens Farebox sends budget + 4096",
 )
 
 CLAUDE_NO_THINKING = EffortProfile(
