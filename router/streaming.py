@@ -292,9 +292,11 @@ READ_AHEAD = 32   # chunks a sync stream reads ahead of its consumer (backpressu
 _CREDIT_BATCH = READ_AHEAD // 2
 
 
-async def _pump(astream: AsyncStream, out: queue.SimpleQueue[Any], credits: asyncio.Semaphore) -> None:
+async def _pump(astream: AsyncStream, out: queue.SimpleQueue[Any], credits: asyncio.Semaphore,
+                me: list[asyncio.Task[Any]]) -> None:
     """Move chunks to the consuming thread, at most READ_AHEAD ahead of it. Holds no SyncStream reference,
-    so a SyncStream dropped by its caller is garbage-collected and cancels this pump."""
+    so a SyncStream dropped by its caller is garbage-collected and stops this pump (_stop)."""
+    me.append(asyncio.current_task())  # type: ignore[arg-type]
     try:
         while True:
             await credits.acquire()
@@ -312,6 +314,15 @@ async def _pump(astream: AsyncStream, out: queue.SimpleQueue[Any], credits: asyn
         out.put(_END)
 
 
+async def _stop(me: list[asyncio.Task[Any]], astream: AsyncStream) -> None:
+    """Cancel the pump and wait for it: its stream is closed and recorded (durably, when that is the mode)."""
+    for task in me:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+    await astream.aclose()
+
+
 def _credit(credits: asyncio.Semaphore, n: int) -> None:
     for _ in range(n):
         credits.release()
@@ -327,7 +338,9 @@ class SyncStream:
         self._taken = 0
         self._bg = loop.loop()
         self._credits = asyncio.Semaphore(READ_AHEAD)  # created off-loop: bound to the loop on first wait
-        self._task = asyncio.run_coroutine_threadsafe(_pump(astream, self._queue, self._credits), self._bg)
+        self._pumps: list[asyncio.Task[Any]] = []
+        self._task = asyncio.run_coroutine_threadsafe(_pump(astream, self._queue, self._credits, self._pumps),
+                                                      self._bg)
 
     @property
     def response(self) -> Response | None:
@@ -366,13 +379,15 @@ class SyncStream:
         bg = self._bg
         if not bg.is_running():
             return  # stopped at exit, its session closed: never start a new loop from __del__ at shutdown
-        self._task.cancel()  # the pump closes the stream and records it (see _pump)
+        stop = _stop(self._pumps, self._astream)
         with contextlib.suppress(RuntimeError):
             if asyncio.get_running_loop() is bg:
-                return  # __del__ on the background loop's own thread: waiting there would block it
+                _spawn(stop)  # __del__ on the background loop's own thread: waiting there would block it
+                return
+        done = asyncio.run_coroutine_threadsafe(stop, bg)
         if wait:
             with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._astream.aclose(), bg).result(5)
+                done.result(5)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
