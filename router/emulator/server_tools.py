@@ -24,7 +24,8 @@ _BETA_TOOLS = {"computer_20241022": "computer-use-2024-10-22", "bash_20241022": 
                "text_editor_20241022": "computer-use-2024-10-22", "computer_20250124": "computer-use-2025-01-24",
                "computer_20251124": "computer-use-2025-11-24", "advisor_20260301": "advisor-tool-2026-03-01"}
 RESULT_TYPES = ("web_search_tool_result", "web_fetch_tool_result", "code_execution_tool_result",
-                "bash_code_execution_tool_result", "text_editor_code_execution_tool_result", "mcp_tool_result")
+                "bash_code_execution_tool_result", "text_editor_code_execution_tool_result",
+                "tool_search_tool_result", "mcp_tool_result")
 USE_TYPES = ("server_tool_use", "mcp_tool_use")
 _URL = re.compile(r"https?://\S+")
 
@@ -118,6 +119,14 @@ def plan_blocks(body: Mapping[str, Any], user_text: str, ids: str, seed: int, *,
         else:
             continue
         break
+    search_kind = next((k for k in kinds if k.startswith("tool_search_tool_")), None)
+    if search_kind is not None:   # tool search: references to the client tools that match
+        name = "tool_search_tool_bm25" if "bm25" in search_kind else "tool_search_tool_regex"
+        tool_id = use(name, {"query" if "bm25" in name else "pattern": "weather"}, 4)
+        tools = [t for t in body.get("tools") or () if isinstance(t, dict) and t.get("type") in (None, "custom")]
+        refs = [{"type": "tool_reference", "tool_name": str(t.get("name"))} for t in tools[:1]]
+        blocks.append({"type": "tool_search_tool_result", "tool_use_id": tool_id,
+                       "content": {"type": "tool_search_tool_search_result", "tool_references": refs}})
     servers = [s for s in body.get("mcp_servers") or () if isinstance(s, dict)]
     if servers:
         tool_id = f"mcptoolu_{ids[40:64]}"

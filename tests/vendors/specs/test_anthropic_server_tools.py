@@ -23,6 +23,7 @@ SEARCH = {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}
 FETCH = {"type": "web_fetch_20250910", "name": "web_fetch"}
 CODE = {"type": "code_execution_20250825", "name": "code_execution"}
 CODE_LEGACY = {"type": "code_execution_20250522", "name": "code_execution"}
+TOOL_SEARCH = {"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"}
 WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
     "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
 MCP = [{"type": "url", "url": "https://mcp.example.com/sse", "name": "example-mcp"}]
@@ -76,8 +77,9 @@ def anthropic_tools(*tools: dict[str, Any]) -> list[dict[str, Any]]:
 
 # ── decoding: Farebox and the SDK agree on the same emulator bytes ───────────────────────────────────────
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
-@pytest.mark.parametrize("tools", [[SEARCH], [FETCH], [CODE], [CODE_LEGACY], [SEARCH, FETCH, CODE, WEATHER]],
-                         ids=["search", "fetch", "code", "code-legacy", "all"])
+@pytest.mark.parametrize("tools", [[SEARCH], [FETCH], [CODE], [CODE_LEGACY], [TOOL_SEARCH, WEATHER],
+                                   [SEARCH, FETCH, CODE, WEATHER]],
+                         ids=["search", "fetch", "code", "code-legacy", "tool-search", "all"])
 async def test_server_tool_blocks_match_the_sdk(twins: tuple[Emulator, Emulator], stream: bool,
                                                 tools: list[dict[str, Any]]) -> None:
     ours, theirs = twins
@@ -99,7 +101,7 @@ async def test_server_tool_blocks_match_the_sdk(twins: tuple[Emulator, Emulator]
     kinds = {b["type"] for b in msg.server_tool_blocks}
     assert kinds and kinds <= {"server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
                                "code_execution_tool_result", "bash_code_execution_tool_result",
-                               "text_editor_code_execution_tool_result"}
+                               "text_editor_code_execution_tool_result", "tool_search_tool_result"}
     # tool_calls hold client tools only: the server ran its own.
     assert [c.function.name for c in msg.tool_calls or ()] == (["get_weather"] if WEATHER in tools else [])
     assert msg.content == "".join(b.text for b in final.content if b.type == "text")
