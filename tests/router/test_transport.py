@@ -161,7 +161,6 @@ async def _lag_while(work: Any) -> tuple[Any, float, float]:
 async def test_a_32_mib_sse_line_is_refused_quickly_and_other_calls_go_on(emu: Emulator) -> None:
     import asyncio
 
-    emu.fault(huge_line_bytes=32 * 1024 * 1024, vendor="openai")
     kw = {"api_key": KEY, "num_retries": 0}
 
     async def huge() -> Any:
@@ -173,6 +172,9 @@ async def test_a_32_mib_sse_line_is_refused_quickly_and_other_calls_go_on(emu: E
         return await asyncio.gather(*(router.acompletion("deepseek/deepseek-chat", HI,
                                                          base_url=emu.base_url("deepseek"), **kw) for _ in range(5)))
 
+    await router.acompletion("openai/gpt-5.1", HI, base_url=emu.base_url("openai"), **kw)  # warm: imports, tables
+    emu.clear()
+    emu.fault(huge_line_bytes=32 * 1024 * 1024, vendor="openai")
     both = asyncio.gather(huge(), others(), return_exceptions=True)
     (err, answers), elapsed, lag = await _lag_while(both)
     assert isinstance(err, errors.MalformedResponseError), err
