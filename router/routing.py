@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Literal
@@ -16,6 +14,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, Vali
 from router import loop, retry, tracking
 from router.api import prepare
 from router.params import check
+from router.tracking import state as state_mod
 from router.tracking.budgets import Budget, Budgets, Period
 from vendors.errors import (
     AllDeploymentsFailedError,
@@ -36,6 +35,7 @@ __all__ = ["Deployment", "Router", "RouterConfig"]
 _ACCOUNT_ERRORS = (AuthenticationError, InsufficientBalanceError, PermissionDeniedError)
 
 Strategy = Literal["ordered", "lowest-cost", "lowest-latency", "weighted"]
+RateLimitPolicy = Literal["next", "wait"]
 
 
 class Deployment(BaseModel):
@@ -57,6 +57,9 @@ class Deployment(BaseModel):
     max_budget: Decimal | None = Field(default=None, gt=0)
     budget_period: Period | None = Field(
         default=None, validation_alias=AliasChoices("budget_period", "budget_duration"))
+    # Requests and tokens per minute this deployment may take (a sliding window, shared on Redis state).
+    rpm: int | None = Field(default=None, gt=0)
+    tpm: int | None = Field(default=None, gt=0)
 
     @property
     def label(self) -> str:
@@ -85,6 +88,12 @@ class RouterConfig(BaseModel):
     budget_period: Period = Field(
         default="day", validation_alias=AliasChoices("budget_period", "budget_duration"))
     budgets: list[Budget] = Field(default_factory=list)
+    # Where cooldowns, rate-limit windows, latency and budget reservations live: None = router.configure(state=)
+    # or $FAREBOX_STATE, else this Router's own memory; "redis://host:6379/0" shares them between processes.
+    state: str | None = None
+    # A deployment at its rpm/tpm limit: "next" skips to the next one (like a cooled one); "wait" waits for room
+    # when every deployment of the alias is at its limit (within the call's deadline).
+    rate_limit: RateLimitPolicy = "next"
 
     @field_validator("deployments")
     @classmethod
@@ -94,24 +103,21 @@ class RouterConfig(BaseModel):
         return value
 
 
-class _Health:
-    __slots__ = ("cooled_until", "fails", "latency")
-
-    def __init__(self) -> None:
-        self.fails: deque[float] = deque()
-        self.cooled_until = 0.0
-        self.latency: float | None = None
-
-
 class Router:
     """Aliases over deployments; `completion`/`acompletion` take an alias (or any model name)."""
 
-    def __init__(self, deployments: Iterable[Mapping[str, Any] | Deployment] | None = None, **options: Any) -> None:
+    def __init__(self, deployments: Iterable[Mapping[str, Any] | Deployment] | None = None, *, state: Any = None,
+                 **options: Any) -> None:
         from router.litellm import router_options
 
+        if state is not None and not isinstance(state, str):
+            self._state: Any = state  # a State object (router.tracking.state)
+            state = None
+        else:
+            self._state = None  # resolved on first call: configure(state=...) may come after the Router
         deployments, options = router_options(deployments, options)  # LiteLLM's model_list and spellings
         try:
-            self.config = RouterConfig(deployments=list(deployments or []), **options)
+            self.config = RouterConfig(deployments=list(deployments or []), state=state, **options)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
             raise ConfigError(f"invalid Router configuration: {problems}") from None
@@ -125,11 +131,11 @@ class Router:
                     if name not in self._groups:
                         raise ConfigError(f"fallback names unknown alias {name!r}; aliases: {', '.join(self._groups)}")
         self._params = {d.label: self._check(d) for d in self.config.deployments}
-        self._health: dict[str, _Health] = {d.label: _Health() for d in self.config.deployments}
-        self._lock = threading.Lock()
+        self._limits = {d.label: state_mod.Limit(d.rpm, d.tpm) if d.rpm or d.tpm else None
+                        for d in self.config.deployments}
         self._rng = random.Random()
         self._listeners: list[Callable[[Any], Any]] = []
-        self._budgets = Budgets(self._budget_list()) or None
+        self._budgets = Budgets(self._budget_list(), state=self._state) or None
 
     @staticmethod
     def _check(dep: Deployment) -> dict[str, Any]:
@@ -178,35 +184,41 @@ class Router:
         return cls(**load_config(path))
 
     # -- health ------------------------------------------------------------------------------------
-    def cooled_down(self, dep: Deployment, now: float | None = None) -> bool:
-        return self._health[dep.label].cooled_until > (time.monotonic() if now is None else now)
+    @property
+    def state(self) -> Any:
+        """Where this Router's cooldowns, rate limits, latency and budget reservations live."""
+        if self._state is None:
+            self._state = state_mod.resolve(self.config.state)
+            if self._budgets is not None:
+                self._budgets.state = self._state
+        return self._state
 
-    def _failed(self, dep: Deployment, exc: FareboxError) -> None:
-        now = time.monotonic()
-        with self._lock:
-            health = self._health[dep.label]
-            if isinstance(exc, RateLimitError) and exc.retry_after:
-                health.cooled_until = max(health.cooled_until, now + exc.retry_after)
-                return
-            if isinstance(exc, _ACCOUNT_ERRORS):  # the key or account is the problem: stop using it for a while
-                health.cooled_until = max(health.cooled_until, now + self.config.cooldown_s)
-                return
-            if not exc.retryable:
-                return  # a bad request says nothing about the deployment's health
-            health.fails.append(now)
-            while health.fails and health.fails[0] < now - self.config.fail_window_s:
-                health.fails.popleft()
-            if len(health.fails) >= self.config.allowed_fails:
-                health.cooled_until = max(health.cooled_until, now + self.config.cooldown_s)
-                health.fails.clear()
+    def cooled_down(self, dep: Deployment, now: float | None = None) -> bool:
+        """Whether this process sees `dep` cooling down (shared state: as last heard from Redis)."""
+        state = self.state
+        return (state if not state.shared else state.local).cooled(dep.label, now)
+
+    async def _failed(self, dep: Deployment, exc: FareboxError) -> None:
+        if isinstance(exc, RateLimitError) and exc.retry_after:
+            cool: float | None = exc.retry_after
+        elif isinstance(exc, _ACCOUNT_ERRORS):  # the key or account is the problem: stop using it for a while
+            cool = self.config.cooldown_s
+        elif not exc.retryable:
+            return  # a bad request says nothing about the deployment's health
+        else:
+            cool = None  # counted: allowed_fails within fail_window_s cool it down
+        await self.state.failed(dep.label, cool_s=cool, allowed_fails=self.config.allowed_fails,
+                                fail_window_s=self.config.fail_window_s, cooldown_s=self.config.cooldown_s)
 
     def _succeeded(self, dep: Deployment, latency: float) -> None:
-        with self._lock:
-            health = self._health[dep.label]
-            health.latency = latency if health.latency is None else 0.7 * health.latency + 0.3 * latency
+        state = self.state
+        if state.shared:
+            state_mod.run_soon(state.succeeded(dep.label, latency))  # off the caller's path
+        else:
+            state.succeeded_now(dep.label, latency)
 
     # -- choice ------------------------------------------------------------------------------------
-    def _order(self, alias: str, messages: Any, kwargs: Mapping[str, Any]) -> list[Deployment]:
+    async def _order(self, alias: str, messages: Any, kwargs: Mapping[str, Any]) -> list[Deployment]:
         deps = list(self._groups[alias])
         strategy = self.config.strategy
         if strategy == "weighted":
@@ -217,7 +229,9 @@ class Router:
                 out.append(pick)
             return out
         if strategy == "lowest-latency":
-            return sorted(deps, key=lambda d: self._health[d.label].latency or 0.0)
+            latency = await self.state.latencies([d.label for d in deps])
+            ranked = dict(zip((d.label for d in deps), latency, strict=True))
+            return sorted(deps, key=lambda d: ranked[d.label] or 0.0)
         if strategy == "lowest-cost":
             from router.estimate import expected_cost
 
@@ -236,6 +250,8 @@ class Router:
             return await acompletion(model, messages, stream=stream, **kwargs)
         kwargs = check(model, messages, {**kwargs, "stream": stream})
         deadline = kwargs.pop("deadline", None) or self.config.deadline
+        if self._state is None:
+            self.state  # noqa: B018 - resolve it now, so this Router's budgets see it too
         tracker = tracking.active()
         if tracker is None:
             if self._budgets:
@@ -278,17 +294,32 @@ class Router:
         attempts: list[Attempt] = []
         if trace is not None:
             trace.attempts = attempts
-        plan, seen, skipped = self._plan(alias), set(), []
+        plan, seen, skipped, limited = self._plan(alias), set(), [], []
         last: FareboxError | None = None
+        state = self.state
+        tokens = -1
         while plan:
             group = plan.pop(0)
             if group in seen:
                 continue
             seen.add(group)
-            for dep in self._order(group, messages, kwargs):
-                if self.cooled_down(dep):
-                    skipped.append(dep.label)
-                    continue
+            remaining = await self._order(group, messages, kwargs)
+            limits = [self._limits[d.label] for d in remaining]
+            if tokens < 0 and any(lim is not None and lim.tpm for lim in limits):
+                from router.estimate import prompt_bytes  # the tpm window counts ~bytes/4 + max_tokens
+
+                tokens = prompt_bytes(messages) // 4 + int(kwargs.get("max_tokens") or 0)
+            while remaining:
+                pick = await state.pick([d.label for d in remaining], limits, max(tokens, 0))
+                skipped += pick.cooled
+                if pick.index is None:
+                    if pick.limited and self.config.rate_limit == "wait" and not pick.cooled:
+                        await asyncio.sleep(max(pick.wait, 0.01))  # the deadline (retry.within) bounds this
+                        continue
+                    limited += pick.limited
+                    break
+                dep = remaining[pick.index]
+                remaining, limits = remaining[pick.index + 1:], limits[pick.index + 1:]
                 try:
                     return await self._try(dep, group, messages, stream, kwargs, attempts, trace)
                 except ContextWindowExceededError as exc:
@@ -303,8 +334,10 @@ class Router:
                     last = exc
                     if not exc.fallback_ok:
                         raise
-                    self._failed(dep, exc)
+                    await self._failed(dep, exc)
         note = f"; cooling down: {', '.join(skipped)}" if skipped else ""
+        if limited:
+            note += f"; at their rpm/tpm limit: {', '.join(limited)}"
         reason = f"{type(last).__name__}: {last}" if last else "no deployment available"
         raise AllDeploymentsFailedError(f"every deployment for {alias!r} failed (last: {reason}){note}",
                                         attempts=attempts, model=alias)

@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -129,20 +129,28 @@ def parse_budgets(items: Iterable[Budget | Mapping[str, Any]]) -> list[Budget]:
 
 
 class Reservation:
-    """An in-flight call's claim on its budgets: the estimate, then the real cost until its row is committed."""
+    """An in-flight call's claim on its budgets: the estimate, then the real cost until its row is committed.
 
-    __slots__ = ("amount", "budgets", "owner")
+    `ticket`: on shared state, the claim held there (settled, with the real cost, when the call ends).
+    """
 
-    def __init__(self, amount: Decimal, budgets: list[Budget], owner: Budgets) -> None:
-        self.amount, self.budgets, self.owner = amount, budgets, owner
+    __slots__ = ("amount", "budgets", "owner", "ticket")
+
+    def __init__(self, amount: Decimal, budgets: list[Budget], owner: Budgets, ticket: Any = None) -> None:
+        self.amount, self.budgets, self.owner, self.ticket = amount, budgets, owner, ticket
 
 
 class Budgets:
     """Checks and reservations. Checks run on the ledger's writer thread, one at a time, so two calls
-    never both take the last dollar: spend = committed rows + reservations (in flight or not yet committed)."""
+    never both take the last dollar: spend = committed rows + reservations (in flight or not yet committed).
 
-    def __init__(self, budgets: Iterable[Budget | Mapping[str, Any]]) -> None:
+    On shared state (Redis) the period's spend and every process's reservations live there instead, checked
+    and claimed in one atomic script; the ledger only seeds a period's total the first time it is needed.
+    """
+
+    def __init__(self, budgets: Iterable[Budget | Mapping[str, Any]], state: Any = None) -> None:
         self.items = parse_budgets(budgets)
+        self.state = state
         self._lock = threading.Lock()
         self._held: set[Reservation] = set()
 
@@ -167,6 +175,8 @@ class Budgets:
                          "README 'Pricing') or the FAREBOX_PRICES file, or give the budget unpriced='allow'")
             estimate = Decimal(0)
         now = datetime.now(UTC)
+        if self.state is not None and self.state.shared:
+            return await self._reserve_shared(ledger, matching, estimate, now, vendor, model)
         if ledger is None:  # best-effort without a ledger: only what this process has in flight counts
             return self.check(None, matching, estimate, now, vendor, model)
         loop = asyncio.get_running_loop()
@@ -194,17 +204,70 @@ class Budgets:
             self._held.add(reservation)
         return reservation
 
+    async def _reserve_shared(self, ledger: Any, matching: list[Budget], estimate: Decimal, now: datetime,
+                              vendor: str | None, model: str | None) -> Reservation | None:
+        from router.tracking.state_redis import Over
+
+        state = self.state
+        claims = []
+        for budget in matching:
+            start = period_start(budget.period, now)
+            end = (start + timedelta(days=1)) if budget.period == "day" else _next_month(start)
+            name = f"{budget.scope}:{budget.period}:{start.date().isoformat()}"
+            claims.append((state.key("budget", name), budget.max_usd, int((end - now).total_seconds()) + 86400))
+
+        async def seed(indexes: list[int]) -> dict[int, Decimal]:
+            return {i: await ledger_spent(ledger, matching[i], now) for i in indexes}
+
+        try:
+            ticket = await state.reserve(claims, estimate, seed)
+        except Over as over:
+            budget = matching[over.index]
+            raise BudgetExceededError(
+                f"budget {budget.scope} per {budget.period} is ${budget.max_usd}: spent ${over.spent:.6f}, "
+                f"in flight ${over.held:.6f} (every process), this call about ${estimate:.6f}",
+                vendor=vendor, model=model) from None
+        return Reservation(estimate, matching, self, ticket) if ticket is not None else None
+
     def settle(self, reservation: Reservation, cost: Decimal) -> None:
         """The call ended: its claim becomes its real cost until the ledger has committed its row."""
         reservation.amount = cost
+        if reservation.ticket is not None:  # shared: the claim ends now and the cost joins the period's spend
+            from router.tracking.state import run_soon
+
+            run_soon(self.state.settle(reservation.ticket, cost if cost.is_finite() else Decimal(0)))
 
     def release(self, reservation: Reservation) -> None:
+        if reservation.ticket is not None:
+            if not reservation.ticket.settled:
+                from router.tracking.state import run_soon
+
+                run_soon(self.state.settle(reservation.ticket, Decimal(0)))
+            return
         with self._lock:
             self._held.discard(reservation)
 
     def in_flight(self) -> Decimal:
         with self._lock:
             return sum((r.amount for r in self._held), Decimal(0))
+
+
+def _next_month(start: datetime) -> datetime:
+    return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+
+
+async def ledger_spent(ledger: Any, budget: Budget, now: datetime) -> Decimal:
+    """The budget's committed spend this period, read on the ledger's writer (0 without a ledger)."""
+    if ledger is None:
+        return Decimal(0)
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Decimal] = loop.create_future()
+
+    def done(result: Any, error: BaseException | None) -> None:
+        loop.call_soon_threadsafe(settle, future, error, result)
+
+    ledger.run(lambda conn: _spent(conn, budget, now), done)
+    return await future
 
 
 def _spent(conn: sqlite3.Connection, budget: Budget, now: datetime) -> Decimal:

@@ -13,11 +13,12 @@ from router.tracking import ledger as ledger_mod
 from router.tracking.budgets import Budgets
 from router.tracking.handoff import Handoff, claim
 from router.tracking.record import Listener, Mode
+from router.tracking.state import open_state
 from router.tracking.trace import Tracker
 from vendors.errors import ConfigError, LedgerError
 
 __all__ = ["active", "add_listener", "aflush", "configure", "flush", "ledger_path", "remove_listener", "reset",
-           "run_sync"]
+           "run_sync", "state_url"]
 
 _MODES = ("strict", "best-effort", "off")
 
@@ -52,7 +53,7 @@ def _build(settings: Mapping[str, Any]) -> Tracker:
         items.append({"scope": "global", "max_budget": settings["max_budget"],
                       "period": settings.get("budget_period") or "day",
                       "unpriced": settings.get("unpriced") or "block"})
-    budgets = Budgets(items)
+    budgets = Budgets(items, state=open_state(_state_url(settings)) if items else None)
     where = settings.get("ledger", True)
     batching = bool(settings.get("batching", False))
     ledger = None
@@ -101,7 +102,7 @@ def active() -> Tracker | None:
 def configure(*, tracking: Mode | None = None, ledger: str | os.PathLike[str] | bool | None = _UNSET,
               batching: bool | None = None, batch_size: int | None = None, flush_interval: float | None = None,
               budgets: Iterable[Any] | None = None, max_budget: Any = None,
-              budget_period: str | None = None, unpriced: str | None = None) -> None:
+              budget_period: str | None = None, unpriced: str | None = None, state: str | None = None) -> None:
     """Set how calls are tracked; unspecified settings keep their value.
 
     tracking: "strict" (ledger problems raise LedgerError), "best-effort" (logged once, calls go on) or "off"
@@ -115,12 +116,16 @@ def configure(*, tracking: Mode | None = None, ledger: str | os.PathLike[str] | 
     {"alias": NAME, "max_budget": 5} / {"tag": {KEY: VALUE}, ...}). max_budget: one global budget in USD per
     `budget_period` ("day", the default, or "month"), added to `budgets`; unpriced: that budget's policy for
     a model without a price, "block" (default) or "allow".
+    state: where cooldowns, rate limits, latency and budget reservations live: "local" (this process, the
+    default; also $FAREBOX_STATE) or "redis://host:6379/0" shared by every process naming it (query options:
+    prefix=farebox, timeout=0.5, reservation_ttl=300, budget_on_error=closed|open). Routers without a
+    `state=` of their own use it.
     With a ledger in strict mode the file is opened here, so a bad path fails now, before any request.
     """
     global _tracker
     given = {"tracking": tracking, "ledger": ledger, "batching": batching, "batch_size": batch_size,
              "flush_interval": flush_interval, "budgets": budgets, "max_budget": max_budget,
-             "budget_period": budget_period, "unpriced": unpriced}
+             "budget_period": budget_period, "unpriced": unpriced, "state": state}
     with _lock:
         settings = {**_settings, **{k: v for k, v in given.items() if v is not None and v is not _UNSET}}
         if ledger is None:
@@ -147,6 +152,15 @@ def reset() -> None:
         _settings.clear()
         _tracker = None
     ledger_mod.close_all()
+
+
+def _state_url(settings: Mapping[str, Any]) -> str | None:
+    return settings.get("state") or os.environ.get("FAREBOX_STATE", "").strip() or None
+
+
+def state_url() -> str | None:
+    """The configured shared-state URL ($FAREBOX_STATE when unset); None: each Router keeps its own."""
+    return _state_url(_settings)
 
 
 def ledger_path() -> Path:
