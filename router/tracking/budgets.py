@@ -270,9 +270,29 @@ async def ledger_spent(ledger: Any, budget: Budget, now: datetime) -> Decimal:
     return await future
 
 
-def _spent(conn: sqlite3.Connection, budget: Budget, now: datetime) -> Decimal:
-    where, params = budget.where()
+def _spent(conn: Any, budget: Budget, now: datetime) -> Decimal:
+    """From the day rollup (a period starts on a UTC day boundary, so whole days cover it exactly)."""
     start = period_start(budget.period, now).timestamp()
+    kind, _, rest = budget.scope.partition(":")
+    if kind == "alias":
+        where, params = " AND tag_key = '' AND alias = ?", [rest]
+    elif kind == "tag":
+        key, _, value = rest.partition("=")
+        where, params = " AND tag_key = ? AND tag_value = ?", [key, value]
+    else:
+        where, params = " AND tag_key = ''", []
+    if not isinstance(conn, sqlite3.Connection):
+        from router.tracking.ledger_pg import spent
+
+        return spent(conn, where.replace("?", "%s"), params, start)
+    try:
+        pico, inexact = conn.execute(f"SELECT COALESCE(SUM(cost_pico), 0), COALESCE(SUM(inexact), 0) FROM spend_day "
+                                     f"WHERE bucket >= ?{where}", [int(start), *params]).fetchone()
+        if not inexact:
+            return Decimal(int(pico)) / _PICO
+    except sqlite3.OperationalError:  # past int64 pico-dollars ($9.2M): from the rows below
+        pass
+    where, params = budget.where()
     try:
         pico = conn.execute(f"SELECT COALESCE(SUM(cost_pico), 0) FROM calls WHERE ts >= ?{where}",
                             [start, *params]).fetchone()[0]

@@ -27,7 +27,7 @@ from router.tracking.ledger_file import (
 from vendors.errors import LedgerError
 
 __all__ = ["COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "Ledger", "close_all", "connect", "default_path", "failure",
-           "get", "opened", "settle", "stats"]
+           "get", "is_url", "opened", "settle", "stats"]
 
 log = logging.getLogger("farebox")
 
@@ -79,7 +79,7 @@ class Ledger:
         """Start the writer thread (once); it opens the file. Rows submitted meanwhile wait for it."""
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"farebox-ledger:{self.path.name}",
+                self._thread = threading.Thread(target=self._run, name=f"farebox-ledger:{getattr(self.path, 'name', 'postgresql')}",
                                                 daemon=True)
                 self._thread.start()
 
@@ -386,8 +386,25 @@ _ledgers: dict[Path, Ledger] = {}
 _ledgers_lock = threading.Lock()
 
 
-def get(path: str | os.PathLike[str] | None = None, **options: Any) -> Ledger:
-    """The process's Ledger for `path` (default_path() when None): one writer thread per file."""
+def is_url(where: Any) -> bool:
+    """Whether a ledger location is a PostgreSQL URL (else it is an SQLite file)."""
+    return isinstance(where, str) and where.startswith(("postgresql://", "postgres://"))
+
+
+def get(path: str | os.PathLike[str] | None = None, **options: Any) -> Any:
+    """The process's Ledger for `path` (default_path() when None; a postgresql:// URL: a PgLedger): one writer
+    thread per file or database."""
+    if is_url(path):
+        with _ledgers_lock:
+            found = _ledgers.get(path)  # type: ignore[call-overload]
+            if found is not None and (found.error is not None or (options and _differs(found, options))):
+                found.close()
+                found = None
+            if found is None:
+                from router.tracking.ledger_pg import PgLedger
+
+                found = _ledgers[path] = PgLedger(path, **options)  # type: ignore[index]
+            return found
     resolved = Path(path).expanduser() if path is not None else default_path()
     resolved = resolved.absolute()
     with _ledgers_lock:

@@ -7,6 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from router.tracking import rollup
 from vendors.errors import LedgerError
 
 __all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_S", "COLUMNS", "MIGRATIONS", "ROWS_PER_STATEMENT", "SCHEMA_VERSION",
@@ -133,6 +134,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
      "DROP TABLE calls",
      "ALTER TABLE calls_v4 RENAME TO calls",
      "CREATE INDEX calls_ts ON calls(ts)"),
+    # v5: a record id is stored once (a record delivered twice inserts nothing), and spend rollups per hour
+    # and day kept by a trigger on insert (router/tracking/rollup.py), built here from the rows already in.
+    ("DELETE FROM calls WHERE id NOT IN (SELECT MIN(id) FROM calls GROUP BY record_id)",
+     "CREATE UNIQUE INDEX calls_record_id ON calls(record_id)",
+     *rollup.SQLITE_DDL, *rollup.maintain("sqlite"), rollup.sqlite_trigger()),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # PRAGMA application_id of a Farebox ledger ("FBOX"): the header says whose file it is, so another program's
@@ -152,7 +158,8 @@ _ROW = f"({', '.join('?' * len(COLUMNS))})"
 @functools.lru_cache(maxsize=ROWS_PER_STATEMENT)
 def insert_many(rows: int) -> str:
     """INSERT of `rows` rows in one statement."""
-    return f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES {', '.join([_ROW] * rows)}"
+    return f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES {', '.join([_ROW] * rows)} " \
+           "ON CONFLICT (record_id) DO NOTHING"
 BUSY_TIMEOUT_S = 30.0
 
 

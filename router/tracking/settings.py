@@ -60,7 +60,11 @@ def _build(settings: Mapping[str, Any]) -> Tracker:
     if mode != "off" and where is not False:
         options = {"batching": batching, "batch_size": int(settings.get("batch_size", 500)),
                    "flush_interval": float(settings.get("flush_interval", 1.0))}
-        ledger = ledger_mod.get(None if where is True or where is None else Path(where), **options)
+        if where is True or where is None:
+            env = os.environ.get("FAREBOX_LEDGER", "")
+            where = env if ledger_mod.is_url(env) else None
+        ledger = ledger_mod.get(where if isinstance(where, str) and ledger_mod.is_url(where)
+                                else (None if where is None else Path(where)), **options)
     if budgets and ledger is None:
         raise ConfigError("budgets need the ledger: tracking is off or ledger=False")
     # The listeners list is process-wide: it outlives reconfiguration.
@@ -161,6 +165,17 @@ def _state_url(settings: Mapping[str, Any]) -> str | None:
 def state_url() -> str | None:
     """The configured shared-state URL ($FAREBOX_STATE when unset); None: each Router keeps its own."""
     return _state_url(_settings)
+
+
+def ledger_target() -> str | Path:
+    """Where calls are recorded: a PostgreSQL URL, else the ledger file (ledger_path())."""
+    where = _settings.get("ledger", True)
+    if isinstance(where, str) and ledger_mod.is_url(where):
+        return where
+    env = os.environ.get("FAREBOX_LEDGER", "")
+    if (where is True or where is None) and ledger_mod.is_url(env):
+        return env
+    return ledger_path()
 
 
 def ledger_path() -> Path:

@@ -1,0 +1,309 @@
+"""Spend rollups kept on write: per hour and per day × vendor, model, alias, deployment, status, error, billing, tag.
+
+Why rollups and not the engine's own means: SQLite has no materialized views, and PostgreSQL's must be
+refreshed whole; a rollup row upserted in the same transaction as the calls it counts is exact at every
+commit on both engines. It counts each record once: inserts are idempotent by record id (a duplicate
+inserts nothing, so it adds nothing), and a late record lands in the bucket of its own time.
+
+A record adds one row per table with tag_key '' (all its calls) and one per metadata key it carries.
+A query is split into whole days (day table), whole hours at the edges (hour table) and the minutes
+before the first and after the last whole hour (raw rows, by the time index), and the parts are added up.
+NULL dimensions are stored as '' (so they can be part of the key) and read back as None; tag values as text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+__all__ = ["DIMS", "MEASURES", "PG", "PG_DDL", "SQLITE", "SQLITE_DDL", "Dialect", "aggregate", "segments"]
+
+DIMS = ("vendor", "model", "alias", "deployment", "status", "error", "billing")
+TOKENS = ("prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens")
+MEASURES = ("calls", "failures", "cancelled", "fallbacks", *TOKENS)
+TABLES = {"hour": ("spend_hour", 3600), "day": ("spend_day", 86400)}
+_KEY = ("tag_key", "bucket", *DIMS, "tag_value")
+
+
+def _ddl(int_type: str, money: str, extra: str) -> list[str]:
+    out = []
+    for table, _ in TABLES.values():
+        cols = ", ".join([f"bucket {int_type} NOT NULL", *(f"{d} TEXT NOT NULL" for d in DIMS),
+                          "tag_key TEXT NOT NULL", "tag_value TEXT NOT NULL",
+                          *(f"{m} {int_type} NOT NULL" for m in MEASURES), money])
+        out.append(f"CREATE TABLE {table} ({cols}, PRIMARY KEY ({', '.join(_KEY)})){extra}")
+    return out
+
+
+# SQLite: integer pico-dollars (exact while every cost is a whole number of them; `inexact` counts the others).
+SQLITE_DDL = _ddl("INTEGER", "cost_pico INTEGER NOT NULL, inexact INTEGER NOT NULL", " WITHOUT ROWID")
+PG_DDL = _ddl("BIGINT", "cost NUMERIC NOT NULL", "")
+
+
+def _measures_sum(src: str, dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        flags = [f"SUM({src}status = 'error')", f"SUM({src}status = 'cancelled')"]
+        money = [f"SUM({src}cost_pico)", f"SUM(1 - {src}cost_exact)"]
+    else:
+        flags = [f"COUNT(*) FILTER (WHERE {src}status = 'error')", f"COUNT(*) FILTER (WHERE {src}status = 'cancelled')"]
+        money = [f"COALESCE(SUM({src}cost_total), 0)"]
+    return ["COUNT(*)", *flags, f"SUM({src}fallbacks)", *(f"SUM({src}{t})" for t in TOKENS), *money]
+
+
+def _upsert(table: str, dialect: str) -> str:
+    money = ["cost_pico", "inexact"] if dialect == "sqlite" else ["cost"]
+    sets = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in (*MEASURES, *money))
+    return f" ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {sets}"
+
+
+def maintain(dialect: str, where: str = "true", *, trigger: bool = False) -> list[str]:
+    """INSERT ... SELECT statements adding calls to both rollup tables: those `where` selects (alias c), or in
+    an SQLite trigger (`trigger`) the row just inserted (NEW)."""
+    money = ["cost_pico", "inexact"] if dialect == "sqlite" else ["cost"]
+    cols = ", ".join(["bucket", *DIMS, "tag_key", "tag_value", *MEASURES, *money])
+    src = "NEW." if trigger else "c."
+    dims = [f"COALESCE({src}{d}, '')" for d in DIMS]
+    sums = ", ".join(_measures_sum(src, dialect))
+    out = []
+    for table, width in TABLES.values():
+        bucket = f"CAST({src}ts / {width} AS INTEGER) * {width}" if dialect == "sqlite" else \
+            f"(floor({src}ts / {width}) * {width})::bigint"
+        keys = ", ".join([bucket, *dims])
+        group = ", ".join(str(i + 1) for i in range(len(DIMS) + 3))
+        if trigger:
+            plain = f"SELECT {keys}, '', '', {sums} GROUP BY {group}"
+            tagged = f"SELECT {keys}, t.key, CAST(t.value AS TEXT), {sums} FROM json_each(NEW.tags) t " \
+                     f"WHERE NEW.tags IS NOT NULL AND t.value IS NOT NULL GROUP BY {group}"
+        elif dialect == "sqlite":
+            plain = f"SELECT {keys}, '', '', {sums} FROM calls c WHERE {where} GROUP BY {group}"
+            tagged = f"SELECT {keys}, t.key, CAST(t.value AS TEXT), {sums} FROM calls c, json_each(c.tags) t " \
+                     f"WHERE ({where}) AND c.tags IS NOT NULL AND t.value IS NOT NULL GROUP BY {group}"
+        else:
+            plain = f"SELECT {keys}, '', '', {sums} FROM calls c WHERE {where} GROUP BY {group}"
+            tagged = f"SELECT {keys}, t.key, t.value, {sums} FROM calls c CROSS JOIN LATERAL jsonb_each_text(" \
+                     f"CASE WHEN jsonb_typeof(c.tags) = 'object' THEN c.tags END) t " \
+                     f"WHERE ({where}) AND t.value IS NOT NULL GROUP BY {group}"
+        for select in (plain, tagged):
+            # ORDER BY: concurrent writers lock rollup rows in one order, so they cannot deadlock
+            tail = f" ORDER BY {group}" if dialect == "pg" else ""
+            out.append(f"INSERT INTO {table} ({cols}) SELECT * FROM ({select}{tail}) AS s WHERE true"
+                       f"{_upsert(table, dialect)}")
+    return out
+
+
+def sqlite_trigger() -> str:
+    """An AFTER INSERT trigger: only rows really inserted (not a duplicate record id) reach the rollups."""
+    return f"CREATE TRIGGER calls_rollup AFTER INSERT ON calls BEGIN {'; '.join(maintain('sqlite', trigger=True))}; END"
+
+
+class Dialect:
+    """What differs between the engines in a spend query."""
+
+    def __init__(self, name: str, ph: str) -> None:
+        self.name, self.ph = name, ph
+
+    def time_key(self, unit: str, col: str) -> str:
+        if self.name == "sqlite":
+            fmt = {"hour": "%Y-%m-%dT%H:00", "day": "%Y-%m-%d", "month": "%Y-%m"}[unit]
+            return f"strftime('{fmt}', {col}, 'unixepoch')"
+        fmt = {"hour": 'YYYY-MM-DD"T"HH24:00', "day": "YYYY-MM-DD", "month": "YYYY-MM"}[unit]
+        return f"to_char(to_timestamp({col}) AT TIME ZONE 'UTC', '{fmt}')"
+
+    def tag(self, key: str, params: list[Any]) -> str:
+        params.append(key if self.name == "pg" else f'$."{key}"')
+        return f"CAST(json_extract(tags, {self.ph}) AS TEXT)" if self.name == "sqlite" else f"(tags ->> {self.ph})"
+
+    def money(self) -> list[str]:
+        return ["SUM(cost_pico)", "SUM(inexact)"] if self.name == "sqlite" else ["SUM(cost)"]
+
+    def raw_money(self) -> list[str]:
+        if self.name == "sqlite":
+            return ["SUM(cost_pico)", "SUM(1 - cost_exact)"]
+        return ["SUM(cost_total)"]
+
+    def flags(self) -> list[str]:
+        if self.name == "sqlite":
+            return ["SUM(status = 'error')", "SUM(status = 'cancelled')"]
+        return ["COUNT(*) FILTER (WHERE status = 'error')", "COUNT(*) FILTER (WHERE status = 'cancelled')"]
+
+
+SQLITE = Dialect("sqlite", "?")
+PG = Dialect("pg", "%s")
+_PICO = Decimal(10**12)
+_TIME = ("hour", "day", "month")
+
+
+def segments(since: float | None, until: float | None, hourly: bool) -> list[tuple[str, float, float]]:
+    """[(source, lo, hi)]: "raw" minutes at the edges, "hour" and "day" buckets between (inf: unbounded)."""
+    lo = -math.inf if since is None else since
+    hi = math.inf if until is None else until
+    if lo >= hi:
+        return []
+    h_lo = lo if math.isinf(lo) else math.ceil(lo / 3600) * 3600
+    h_hi = hi if math.isinf(hi) else math.floor(hi / 3600) * 3600
+    if h_lo >= h_hi:
+        return [("raw", lo, hi)]
+    out = []
+    if lo < h_lo:
+        out.append(("raw", lo, h_lo))
+    if hourly:
+        out.append(("hour", h_lo, h_hi))
+    else:
+        d_lo = h_lo if math.isinf(h_lo) else math.ceil(h_lo / 86400) * 86400
+        d_hi = h_hi if math.isinf(h_hi) else math.floor(h_hi / 86400) * 86400
+        if d_lo < d_hi:
+            out += [("hour", h_lo, d_lo), ("day", d_lo, d_hi), ("hour", d_hi, h_hi)]
+        else:
+            out.append(("hour", h_lo, h_hi))
+    if h_hi < hi:
+        out.append(("raw", h_hi, hi))
+    return [s for s in out if s[1] < s[2]]
+
+
+Groups = dict[tuple[Any, ...], list[Any]]
+
+
+def aggregate(conn: Any, d: Dialect, names: list[str], since: float | None, until: float | None,
+              where: Mapping[str, Any] | None, *, raw: bool = False
+              ) -> list[tuple[tuple[Any, ...], dict[str, Any]]] | None:
+    """Spend groups from the rollups (+ raw edges); None when they cannot answer exactly (then scan rows).
+
+    `raw`: from the rows alone (exact on PostgreSQL, whose costs are NUMERIC).
+    """
+    where = dict(where or {})
+    tags = {n[4:] for n in [*names, *where] if n.startswith("tag:")}
+    if not raw and (len(tags) > 1 or any(n.startswith("tag:") and v is None for n, v in where.items())):
+        return None  # two tag keys at once, or "tag is absent": only the rows know
+    tag = next(iter(tags), None)
+    groups: Groups = {}
+    parts = [("raw", -math.inf if since is None else since, math.inf if until is None else until)] if raw else \
+        segments(since, until, "hour" in names)
+    for source, lo, hi in parts:
+        if source == "raw":
+            part = _raw(conn, d, names, lo, hi, where)
+        else:
+            part = _rolled(conn, d, source, names, lo, hi, where, tag)
+        if part is None:
+            return None
+        for key, values in part.items():
+            acc = groups.get(key)
+            if acc is None:
+                groups[key] = values
+            else:
+                for i, v in enumerate(values):
+                    acc[i] += v
+    out = []
+    for key, v in sorted(groups.items(), key=lambda kv: tuple((k is not None, k) for k in kv[0])):
+        if not v[0]:
+            continue
+        values = dict(zip(MEASURES, v[:-1], strict=True))
+        values["cost"] = v[-1]
+        out.append((key, values))
+    return out
+
+
+def _bounds(col: str, lo: float, hi: float, d: Dialect, params: list[Any]) -> list[str]:
+    clauses = []
+    if not math.isinf(lo):
+        clauses.append(f"{col} >= {d.ph}")
+        params.append(int(lo) if col == "bucket" else lo)
+    if not math.isinf(hi):
+        clauses.append(f"{col} < {d.ph}")
+        params.append(int(hi) if col == "bucket" else hi)
+    return clauses
+
+
+def _raw(conn: Any, d: Dialect, names: list[str], lo: float, hi: float, where: Mapping[str, Any]) -> Groups | None:
+    params: list[Any] = []
+    keys = [d.time_key(n, "ts") if n in _TIME else (d.tag(n[4:], params) if n.startswith("tag:") else n)
+            for n in names]
+    clauses = _bounds("ts", lo, hi, d, params)
+    for name, value in where.items():
+        expr = d.time_key(name, "ts") if name in _TIME else (d.tag(name[4:], params) if name.startswith("tag:")
+                                                              else name)
+        if value is None:
+            clauses.append(f"{expr} IS NULL")
+        else:
+            clauses.append(f"{expr} = {d.ph}")
+            params.append(str(value) if name.startswith("tag:") else value)
+    return _run(conn, d, keys, "calls", clauses, params, [*d.flags(), "SUM(fallbacks)"], d.raw_money())
+
+
+def _rolled(conn: Any, d: Dialect, source: str, names: list[str], lo: float, hi: float,
+            where: Mapping[str, Any], tag: str | None) -> Groups | None:
+    table = TABLES[source][0]
+
+    def query(tag_key: str, with_tag: bool) -> Groups | None:
+        params: list[Any] = []
+        keys = []
+        for n in names:
+            if n in _TIME:
+                keys.append(d.time_key(n, "bucket"))
+            elif n.startswith("tag:"):
+                keys.append("tag_value" if with_tag else "NULL")
+            else:
+                keys.append(f"NULLIF({n}, '')")
+        clauses = [f"tag_key = {d.ph}"]
+        params.insert(0, tag_key)
+        clauses += _bounds("bucket", lo, hi, d, params)
+        for name, value in where.items():
+            if name in _TIME:
+                clauses.append(f"{d.time_key(name, 'bucket')} = {d.ph}")
+                params.append(value)
+            elif name.startswith("tag:"):
+                clauses.append(f"tag_value = {d.ph}")
+                params.append(str(value))
+            else:
+                clauses.append(f"{name} = {d.ph}")
+                params.append("" if value is None else value)
+        return _run(conn, d, keys, table, clauses, params, ["SUM(failures)", "SUM(cancelled)", "SUM(fallbacks)"],
+                    d.money(), count="SUM(calls)")
+
+    if tag is None:
+        return query("", False)
+    tagged = query(tag, True)
+    if tagged is None or any(n.startswith("tag:") for n in where):
+        return tagged  # filtered on the tag: only tagged calls can match
+    total = query("", False)
+    if total is None:
+        return None
+    pos = next(i for i, n in enumerate(names) if n.startswith("tag:"))
+    for key, values in tagged.items():  # the calls without the tag: all calls minus the tagged ones
+        rest = total.get((*key[:pos], None, *key[pos + 1:]))
+        if rest is not None:
+            for i, v in enumerate(values):
+                rest[i] -= v
+    for key, values in total.items():
+        tagged[key] = values
+    return tagged
+
+
+def _run(conn: Any, d: Dialect, keys: list[str], table: str, clauses: list[str], params: list[Any],
+         counts: list[str], money: list[str], count: str = "COUNT(*)") -> Groups | None:
+    token_sums = [f"SUM({t})" for t in TOKENS]
+    select = ", ".join([*keys, count, *counts, *token_sums, *money])
+    sql = f"SELECT {select} FROM {table}"
+    if clauses:
+        sql += " WHERE " + " AND ".join(clauses)
+    if keys:
+        sql += f" GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
+    out: Groups = {}
+    for row in conn.execute(sql, params):
+        n = len(keys)
+        if not row[n]:
+            continue
+        values = [int(v or 0) for v in row[n:n + len(MEASURES)]]
+        if d.name == "sqlite":
+            if row[-1]:
+                return None  # a cost finer than 1e-12 USD: the exact Decimal text must be added row by row
+            values.append(Decimal(int(row[-2] or 0)) / _PICO)
+        else:
+            values.append(Decimal(row[-1] or 0))
+        out[tuple(row[:n])] = values
+    return out
+
+
+def iter_names(group_by: Iterable[str] | str) -> list[str]:
+    return [group_by] if isinstance(group_by, str) else list(group_by)
