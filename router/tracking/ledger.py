@@ -79,8 +79,8 @@ class Ledger:
         """Start the writer thread (once); it opens the file. Rows submitted meanwhile wait for it."""
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=f"farebox-ledger:{getattr(self.path, 'name', 'postgresql')}",
-                                                daemon=True)
+                name = getattr(self.path, "name", "postgresql")
+                self._thread = threading.Thread(target=self._run, name=f"farebox-ledger:{name}", daemon=True)
                 self._thread.start()
 
     def open(self, timeout: float | None = None) -> None:

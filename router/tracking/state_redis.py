@@ -176,10 +176,14 @@ class RedisState:
         client = self._clients.get(loop)
         if client is None:
             import redis.asyncio as aioredis
+            from redis.asyncio.retry import Retry
+            from redis.backoff import NoBackoff
+            from redis.exceptions import ConnectionError as Dropped
 
+            # One quick retry: a pooled connection that a Redis restart closed reconnects instead of failing.
             client = aioredis.Redis.from_url(self._client_url, socket_timeout=self.timeout,
-                                             socket_connect_timeout=self.timeout, retry_on_timeout=False,
-                                             health_check_interval=0)
+                                             socket_connect_timeout=self.timeout, retry=Retry(NoBackoff(), 1),
+                                             retry_on_error=[Dropped], health_check_interval=0)
             self._clients[loop] = client
         return client
 
