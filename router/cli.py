@@ -227,6 +227,21 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return int(emulator_main(argv) or 0)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from router.tracking.doctor import diagnose
+
+    report = diagnose(state=args.state, ledger=args.ledger)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    else:
+        for name, part in report.items():
+            print(f"{name}:")
+            for key, value in part.items():
+                print(f"  {key:<16} {value}")
+    ok = report["ledger"].get("reachable", True) and report["state"].get("reachable", True)
+    return 0 if ok else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from router.demo import run_demo
 
@@ -363,6 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--ledger", default=None, help="ledger file (default: $FAREBOX_LEDGER, else "
                                                   "~/.local/share/farebox/ledger.sqlite)")
+    p = sub.add_parser("doctor", help="what each backend is doing: state, ledger, spool")
+    p.add_argument("--state", default=None, help="a redis:// URL (default: $FAREBOX_STATE, else local)")
+    p.add_argument("--ledger", default=None, help="a ledger file or postgresql:// URL (default: $FAREBOX_LEDGER)")
+    p.add_argument("--json", action="store_true")
     p = sub.add_parser("emulator", help="run the vendor emulator for your own tests")
     p.add_argument("--port", type=int, default=4010)
     p = sub.add_parser("serve", help="the OpenAI/Anthropic-compatible gateway (--demo: against the emulator)")
@@ -394,8 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = {"demo": cmd_demo, "complete": cmd_complete, "models": cmd_models, "price": cmd_price,
-               "effort": cmd_effort, "spend": cmd_spend, "emulator": cmd_emulator, "serve": cmd_serve,
-               "keys": cmd_keys}[args.command]
+               "effort": cmd_effort, "spend": cmd_spend, "doctor": cmd_doctor, "emulator": cmd_emulator,
+               "serve": cmd_serve, "keys": cmd_keys}[args.command]
     try:
         return handler(args)
     except FareboxError as exc:
