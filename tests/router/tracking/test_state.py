@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -87,3 +88,36 @@ def test_lowest_latency_reads_latency_shared_on_redis(emu, redis_clean, ledger) 
     router.loop.run(state.succeeded("ds", 0.01))
     r = router.Router(two, state=url, strategy="lowest-latency")
     assert r.completion("a", MSG).vendor == "deepseek"
+
+
+def test_rate_limit_wait_waits_for_room_within_the_deadline(emu, ledger) -> None:
+    r = router.Router(deps(emu, rpm=1), rate_limit="wait")
+    r.completion("a", MSG)
+    with pytest.raises(router.errors.FareboxError, match="deployment answered"):
+        r.completion("a", MSG, deadline=0.3)  # waits (the window frees in ~60 s) until the deadline ends it
+    assert len(emu.requests) == 1
+
+
+def test_a_tpm_limit_counts_prompt_and_max_tokens(emu, ledger) -> None:
+    two = [*deps(emu, tpm=100), {"alias": "a", "model": "deepseek/deepseek-v4-flash", "api_key": KEY,
+                                 "base_url": emu.base_url("deepseek"), "name": "ds"}]
+    r = router.Router(two)
+    assert r.completion("a", MSG, max_tokens=60).vendor == "openai"  # the first call in a window always fits
+    assert r.completion("a", MSG, max_tokens=60).vendor == "deepseek"  # 2 x 60 > 100: the next one takes it
+
+
+def test_budgets_on_a_postgresql_ledger_read_its_day_rollup(emu, postgres_fresh, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FAREBOX_SPOOL", str(tmp_path / "spool"))
+    one = expected_cost(MODEL, MSG, {})
+    tracking.reset()
+    try:
+        tracking.configure(ledger=postgres_fresh.url, max_budget=one * 2)
+        spent = Decimal(0)
+        with pytest.raises(router.errors.BudgetExceededError, match="spent"):
+            for _ in range(50):
+                spent += router.completion(MODEL, MSG, api_key=KEY, base_url=emu.base_url("openai")).cost.total
+        assert spent + one > one * 2 >= spent
+        [total] = router.spend(ledger=postgres_fresh.url)
+        assert total.cost == spent
+    finally:
+        tracking.reset()
