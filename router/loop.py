@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import sys
 import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -41,6 +42,11 @@ def loop() -> asyncio.AbstractEventLoop:
     return _loop
 
 
+def started() -> bool:
+    """Whether the background loop is running (without starting it)."""
+    return _loop is not None and _loop.is_running()
+
+
 def run(coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
     """Run `coro` on the background loop and wait for it from this (any) thread."""
     bg = loop()
@@ -75,6 +81,13 @@ async def _drain() -> None:
     as asyncio.run does: a task still pending when the loop stops is reported as destroyed."""
     from router.transport import aclose_all
 
+    state = sys.modules.get("router.tracking.state")
+    if state is not None:  # budget settlements and latency samples still on their way to Redis go first
+        try:
+            await asyncio.wait_for(state.drain(), 2)
+            await state.aclose_all()
+        except Exception:
+            pass
     await aclose_all()
     tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     for task in tasks:

@@ -198,6 +198,10 @@ def remove_listener(fn: Listener) -> None:
 
 def flush(timeout: float | None = 30.0) -> None:
     """Commit every queued record now (batching mode); raises LedgerError if a commit failed."""
+    from router.tracking import state
+
+    if state.pending() and loop.started():  # budget settlements on their way to shared state
+        loop.run(state.drain(), timeout)
     tracker = _tracker
     if tracker is not None and tracker.ledger is not None and tracker.ledger.ready:
         tracker.ledger.flush(timeout)
@@ -205,6 +209,9 @@ def flush(timeout: float | None = 30.0) -> None:
 
 async def aflush() -> None:
     """`flush()` from a coroutine."""
+    from router.tracking import state
+
+    await state.drain()
     tracker = _tracker
     if tracker is not None and tracker.ledger is not None and tracker.ledger.ready:
         await tracker.ledger.aflush()

@@ -289,3 +289,13 @@ async def drain() -> None:
     mine = [t for t in _pending if t.get_loop() is loop]
     if mine:
         await asyncio.gather(*mine, return_exceptions=True)
+
+
+def pending() -> bool:
+    return bool(_pending)
+
+
+async def aclose_all() -> None:
+    """Close every shared state's connections made on this loop."""
+    for state in list(_states.values()):
+        await state.aclose()
