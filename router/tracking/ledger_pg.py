@@ -12,6 +12,7 @@ spool (router/tracking/spool.py) and are delivered, once, when it answers again.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -135,7 +136,7 @@ class PgLedger(Ledger):
     """The Ledger's queue and writer thread, writing to PostgreSQL; unreachable: rows go to the spool."""
 
     def __init__(self, url: str, *, batching: bool = False, batch_size: int = 500, flush_interval: float = 1.0,
-                 spool: Spool | None = None) -> None:
+                 spool: Spool | None = None, write_timeout: float = 5.0) -> None:
         super().__init__(url, batching=batching, batch_size=batch_size, flush_interval=flush_interval)  # type: ignore[arg-type]
         self.where = redact(url)
         self.spool = spool or Spool(url)
@@ -144,10 +145,17 @@ class PgLedger(Ledger):
         self.spooled = 0    # rows this process sent to the spool
         self.delivered = 0  # rows delivered from a spool
         self._next_try = 0.0
+        self._connecting = False
+        self._fresh: Any = None  # a connection made by a reconnect thread, for the writer to take
+        # A database that stops answering (overloaded, SIGSTOPped, a dead link) must not hold callers: a write
+        # that takes longer is cut off (its socket shut down) and its rows are spooled. If it did commit, the
+        # spool's delivery inserts nothing again (record ids are unique).
+        self.write_timeout = write_timeout
 
     def _run(self) -> None:
         try:
             self._reconnect(force=True)
+            self._back()
         except LedgerError as exc:
             self.error = exc
             self._opened.set()
@@ -167,17 +175,44 @@ class PgLedger(Ledger):
             self.spool.close()
 
     def _reconnect(self, force: bool = False) -> None:
-        """Connect (and migrate) when not connected and a try is due; OperationalError leaves it down."""
-        if self.conn is not None or (not force and time.monotonic() < self._next_try):
+        """Connect (and migrate) when not connected and a try is due; unreachable leaves it down.
+
+        `force` (the writer starting): here and now, so open() reports a schema problem. Later tries run on a
+        thread of their own: a database that does not answer never holds the writer, which spools meanwhile.
+        """
+        if self._fresh is not None:
+            self.conn, self._fresh = self._fresh, None
+            self._back()
+        if self.conn is not None or (not force and (time.monotonic() < self._next_try or self._connecting)):
             return
+        self._next_try = time.monotonic() + _RETRY_S
+        if force:
+            self._try_connect()
+            if self._fresh is not None:
+                self.conn, self._fresh = self._fresh, None
+            return
+        self._connecting = True
+        threading.Thread(target=self._try_connect, name="farebox-ledger-connect", daemon=True).start()
+
+    def _try_connect(self) -> None:
         psycopg = _driver()
         try:
-            self.conn = connect(self.path)  # type: ignore[arg-type]
+            conn = connect(self.path)  # type: ignore[arg-type]
         except psycopg.OperationalError as exc:
-            self._next_try = time.monotonic() + _RETRY_S
             self._down(exc)
-            return
-        self.schema_version = SCHEMA_VERSION
+        except LedgerError as exc:
+            if self.ready:  # the schema changed under us (a newer Farebox migrated it): keep spooling, say why
+                log.error("%s", exc)
+            else:
+                raise
+        else:
+            self.schema_version = SCHEMA_VERSION
+            self._fresh = conn
+            self._queue.put(None)  # wake the writer: the spool can go now
+        finally:
+            self._connecting = False
+
+    def _back(self) -> None:
         if self._failing:
             log.warning("cost ledger %s answers again; delivering the spool", self.where)
         self._failing = False
@@ -204,6 +239,20 @@ class PgLedger(Ledger):
             if item is not None and not self._control_pg(item):
                 return
 
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        self._guarded(insert, rows)
+
+    def _guarded(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(conn, *args), cut off after write_timeout seconds (then psycopg.OperationalError)."""
+        conn = self.conn
+        timer = threading.Timer(self.write_timeout, _cut, (conn,))
+        timer.daemon = True
+        timer.start()
+        try:
+            return fn(conn, *args)
+        finally:
+            timer.cancel()
+
     def _deliver(self) -> None:
         if self.conn is None or not self.spool.pending():
             return
@@ -212,7 +261,7 @@ class PgLedger(Ledger):
             with self.spool.batches() as batches:
                 for _, rows in batches:
                     if rows:
-                        insert(self.conn, rows)
+                        self._insert(rows)
                         self.delivered += len(rows)
         except psycopg.OperationalError as exc:
             self._lost(exc)
@@ -234,7 +283,7 @@ class PgLedger(Ledger):
         error: LedgerError | None = None
         if self.conn is not None and not self.spool.rows:  # rows already spooled go first, in order
             try:
-                insert(self.conn, rows)
+                self._insert(rows)
                 rows = []
             except psycopg.OperationalError as exc:
                 self._lost(exc)
@@ -266,7 +315,7 @@ class PgLedger(Ledger):
             return True
         psycopg = _driver()
         try:
-            result = item.fn(self.conn)
+            result = self._guarded(item.fn)
         except psycopg.OperationalError as exc:
             self._lost(exc)
             item.done(None, LedgerError(f"cost ledger {self.where} is unreachable; spend cannot be read"))
@@ -320,6 +369,23 @@ class PgLedger(Ledger):
             done(None, exc)
         else:
             done(result, None)
+
+
+def _cut(conn: Any) -> None:
+    """Shut down a connection's socket from another thread: the blocked libpq call fails at once."""
+    import socket
+
+    try:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+    except (OSError, ValueError):
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+    log.warning("a write to the cost ledger took over its write timeout; its records are spooled")
 
 
 def spent(conn: Any, where: str, params: list[Any], start: float) -> Decimal:

@@ -113,10 +113,15 @@ def test_an_rpm_limit_holds_across_processes(emu, redis_clean, spool, tmp_path) 
 
 def test_the_ledger_keeps_every_call_once_while_postgres_restarts(emu, postgres_fresh, spool) -> None:
     url = postgres_fresh.url
-    spec = {"ledger": url, "calls": 60, "concurrency": 4, "kwargs": KW, "pause_s": 0.05,
+    spec = {"ledger": url, "calls": 60, "concurrency": 4, "kwargs": KW, "pause_s": 0.1,
             "router": {"deployments": deployments(emu)}, "start_at": time.time() + 1.5}
     procs = [spawn(spec) for _ in range(4)]
-    time.sleep(2.5)
+    deadline = time.time() + 30
+    while time.time() < deadline and int(postgres_fresh.psql("SELECT count(*) FROM pg_tables "
+                                                             "WHERE tablename = 'calls'")) == 0:
+        time.sleep(0.05)
+    while time.time() < deadline and int(postgres_fresh.psql("SELECT count(*) FROM calls")) < 40:
+        time.sleep(0.05)
     postgres_fresh.kill()  # a crash mid-run: writes fail, records go to each process's spool
     time.sleep(1.0)
     postgres_fresh.start()
@@ -129,6 +134,7 @@ def test_the_ledger_keeps_every_call_once_while_postgres_restarts(emu, postgres_
     led.flush()
     ids = [i for r in results for i in r["ids"]]
     assert len(ids) == 240 == len(set(ids))
+    assert int(postgres_fresh.psql("SELECT count(*) FROM calls")) > 40
     stored = postgres_fresh.psql("SELECT record_id FROM calls").split()
     assert sorted(stored) == sorted(ids)  # nothing lost, nothing twice
     costs = [Decimal(c["cost"]) for r in results for c in r["results"] if c.get("cost")]

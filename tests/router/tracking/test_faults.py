@@ -1,0 +1,80 @@
+"""Slow backends (a SIGSTOPped redis-server or PostgreSQL): calls go on within the documented timeouts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+import router
+from router import tracking
+from router.tracking import ledger as ledger_mod
+from tests.conftest import KEY
+
+pytest_plugins = ["tests.server_fixtures"]
+
+MODEL = "openai/gpt-4o-mini"
+MSG = [{"role": "user", "content": "slow"}]
+
+
+def stop(server: Any) -> None:
+    for pid in [server.pid, *server_children(server)]:
+        os.kill(pid, signal.SIGSTOP)
+
+
+def resume(server: Any) -> None:
+    for pid in [server.pid, *server_children(server)]:
+        os.kill(pid, signal.SIGCONT)
+
+
+def server_children(server: Any) -> list[int]:
+    from tests.servers import descendants
+
+    return descendants(server.pid)
+
+
+def test_a_stalled_redis_costs_a_call_its_timeout_once_then_nothing(emu, redis_clean, ledger) -> None:
+    dep = {"alias": "a", "model": MODEL, "api_key": KEY, "base_url": emu.base_url("openai"), "rpm": 100}
+    r = router.Router([dep], state=redis_clean.url + "?prefix=slow&timeout=0.2")
+    r.completion("a", MSG)
+    stop(redis_clean)
+    try:
+        began = time.perf_counter()
+        r.completion("a", MSG)  # fails open after the timeout (and its one retry)
+        first = time.perf_counter() - began
+        began = time.perf_counter()
+        for _ in range(5):
+            r.completion("a", MSG)  # Redis is left alone for a second: no timeout per call
+        rest = (time.perf_counter() - began) / 5
+    finally:
+        resume(redis_clean)
+    assert 0.2 <= first < 2.0 and rest < 0.15
+
+
+def test_a_stalled_postgresql_spools_instead_of_holding_calls(emu, postgres_fresh, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FAREBOX_SPOOL", str(tmp_path / "spool"))
+    tracking.reset()
+    tracking.configure(ledger=postgres_fresh.url)
+    led = tracking.active().ledger
+    led.write_timeout = 0.5
+    kw = {"api_key": KEY, "base_url": emu.base_url("openai")}
+    try:
+        router.completion(MODEL, MSG, **kw)
+        stop(postgres_fresh)
+        try:
+            began = time.perf_counter()
+            for _ in range(3):
+                router.completion(MODEL, MSG, **kw)
+            took = time.perf_counter() - began
+        finally:
+            resume(postgres_fresh)
+        assert took < 4.0 and led.spooled >= 1
+        deadline = time.time() + 10
+        while led.spool.pending() and time.time() < deadline:
+            time.sleep(0.2)
+            led.flush()
+        assert postgres_fresh.psql("SELECT count(*) FROM calls") == "4"
+    finally:
+        tracking.reset()
+        ledger_mod.close_all()
