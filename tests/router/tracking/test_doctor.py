@@ -13,7 +13,6 @@ from router.tracking import CallRecord
 from router.tracking import ledger as ledger_mod
 from router.tracking.ledger_pg import SCHEMA_VERSION
 
-pytest_plugins = ["tests.server_fixtures"]
 ROOT = Path(__file__).resolve().parents[3]
 
 

@@ -12,8 +12,6 @@ from router import tracking
 from router.tracking import ledger as ledger_mod
 from tests.conftest import KEY
 
-pytest_plugins = ["tests.server_fixtures"]
-
 MODEL = "openai/gpt-4o-mini"
 MSG = [{"role": "user", "content": "slow"}]
 

@@ -16,8 +16,6 @@ import router
 from router.tracking import CallRecord, rollup
 from router.tracking import ledger as ledger_mod
 
-pytest_plugins = ["tests.server_fixtures"]
-
 NOW = datetime.now(UTC)
 MODELS = [("openai", "gpt-4o-mini"), ("deepseek", "deepseek-v4-flash"), ("openai", "gpt-4o")]
 

@@ -22,8 +22,6 @@ from router.emulator import Emulator
 from router.estimate import expected_cost
 from tests.conftest import KEY
 
-pytest_plugins = ["tests.server_fixtures"]
-
 ROOT = Path(__file__).resolve().parents[3]
 MODEL = "openai/gpt-4o-mini"
 KW = {"max_tokens": 40}

@@ -15,8 +15,6 @@ from router.estimate import expected_cost
 from router.tracking.state import LocalState, open_state
 from tests.conftest import KEY
 
-pytest_plugins = ["tests.server_fixtures"]
-
 MODEL = "openai/gpt-4o-mini"
 MSG = [{"role": "user", "content": "state"}]
 
