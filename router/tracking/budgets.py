@@ -286,6 +286,9 @@ def _spent(conn: Any, budget: Budget, now: datetime) -> Decimal:
 
         return spent(conn, where.replace("?", "%s"), params, start)
     try:
+        from router.tracking.rollup import fold_sqlite
+
+        fold_sqlite(conn)  # the rows committed since the last check
         pico, inexact = conn.execute(f"SELECT COALESCE(SUM(cost_pico), 0), COALESCE(SUM(inexact), 0) FROM spend_day "
                                      f"WHERE bucket >= ?{where}", [int(start), *params]).fetchone()
         if not inexact:

@@ -135,10 +135,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
      "ALTER TABLE calls_v4 RENAME TO calls",
      "CREATE INDEX calls_ts ON calls(ts)"),
     # v5: a record id is stored once (a record delivered twice inserts nothing), and spend rollups per hour
-    # and day kept by a trigger on insert (router/tracking/rollup.py), built here from the rows already in.
+    # and day (router/tracking/rollup.py), folded in from rows above rollup_mark; the rows already in now.
     ("DELETE FROM calls WHERE id NOT IN (SELECT MIN(id) FROM calls GROUP BY record_id)",
      "CREATE UNIQUE INDEX calls_record_id ON calls(record_id)",
-     *rollup.SQLITE_DDL, *rollup.maintain("sqlite"), rollup.sqlite_trigger()),
+     *rollup.SQLITE_DDL, *rollup.maintain("sqlite"),
+     "CREATE TABLE rollup_mark (id INTEGER NOT NULL)",
+     "INSERT INTO rollup_mark SELECT COALESCE(MAX(id), 0) FROM calls"),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # PRAGMA application_id of a Farebox ledger ("FBOX"): the header says whose file it is, so another program's

@@ -32,13 +32,15 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PgLedger", "connect", "redact", "spe
 log = logging.getLogger("farebox")
 
 _TYPES = {"ts": "DOUBLE PRECISION NOT NULL", "http_status": "INTEGER", "latency_s": "DOUBLE PRECISION",
-          "ttft_s": "DOUBLE PRECISION", "tags": "JSONB", "pid": "INTEGER", "cost_pico": "BIGINT NOT NULL DEFAULT 0",
+          "ttft_s": "DOUBLE PRECISION", "sent_ts": "DOUBLE PRECISION", "tags": "JSONB", "pid": "INTEGER",
+          "cost_pico": "BIGINT", "priced": "INTEGER NOT NULL DEFAULT 1",
+          "cache_write_1h_tokens": "BIGINT NOT NULL DEFAULT 0",
           **{c: "NUMERIC" for c in ("cost_input", "cost_cache_read", "cost_cache_write", "cost_output",
                                     "cost_reasoning", "cost_total")},
           **{c: "INTEGER NOT NULL DEFAULT 0" for c in ("stream", "attempts", "fallbacks", "cost_exact", "estimated")},
           **{c: "BIGINT NOT NULL DEFAULT 0" for c in rollup.TOKENS},
           **{c: "TEXT NOT NULL" for c in ("record_id", "vendor", "model", "status")}}
-_CAST = {"ts": "::float8", "tags": "::jsonb", **{c: "::numeric" for c in (
+_CAST = {"ts": "::float8", "sent_ts": "::float8", "tags": "::jsonb", **{c: "::numeric" for c in (
     "cost_input", "cost_cache_read", "cost_cache_write", "cost_output", "cost_reasoning", "cost_total")}}
 
 # Append only, as for the SQLite file: each entry takes the schema up one version (farebox_schema.version).

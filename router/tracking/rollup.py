@@ -1,9 +1,12 @@
-"""Spend rollups kept on write: per hour and per day × vendor, model, alias, deployment, status, error, billing, tag.
+"""Spend rollups: per hour and per day × vendor, model, alias, deployment, status, error, billing and tag.
 
 Why rollups and not the engine's own means: SQLite has no materialized views, and PostgreSQL's must be
-refreshed whole; a rollup row upserted in the same transaction as the calls it counts is exact at every
-commit on both engines. It counts each record once: inserts are idempotent by record id (a duplicate
-inserts nothing, so it adds nothing), and a late record lands in the bucket of its own time.
+refreshed whole. PostgreSQL: upserted in the same transaction as the rows they count, for the rows really
+inserted (`INSERT ... ON CONFLICT DO NOTHING RETURNING id`), exact at every commit. SQLite: folded in on
+read — by spend() and budget checks — from a high-water mark of row ids, in one transaction (fold_sqlite):
+there the writer's commit is the per-call hot path, and a trigger upserting six rollup rows per call
+tripled its cost (bench/README.md). Either way a record counts once: inserts are idempotent by record id
+(a duplicate inserts nothing, so it adds nothing), and a late record lands in the bucket of its own time.
 
 A record adds one row per table with tag_key '' (all its calls) and one per metadata key it carries.
 A query is split into whole days (day table), whole hours at the edges (hour table) and the minutes
@@ -18,11 +21,13 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["DIMS", "MEASURES", "PG", "PG_DDL", "SQLITE", "SQLITE_DDL", "Dialect", "aggregate", "segments"]
+__all__ = ["DIMS", "MEASURES", "PG", "PG_DDL", "SQLITE", "SQLITE_DDL", "Dialect", "aggregate", "fold_sqlite",
+           "maintain", "segments"]
 
 DIMS = ("vendor", "model", "alias", "deployment", "status", "error", "billing")
 TOKENS = ("prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens")
-MEASURES = ("calls", "failures", "cancelled", "fallbacks", *TOKENS)
+UNPRICED = ("unpriced_calls", "unpriced_prompt_tokens", "unpriced_completion_tokens")
+MEASURES = ("calls", "failures", "cancelled", "fallbacks", *TOKENS, *UNPRICED)
 TABLES = {"hour": ("spend_hour", 3600), "day": ("spend_day", 86400)}
 _KEY = ("tag_key", "bucket", *DIMS, "tag_value")
 
@@ -45,11 +50,13 @@ PG_DDL = _ddl("BIGINT", "cost NUMERIC NOT NULL", "")
 def _measures_sum(src: str, dialect: str) -> list[str]:
     if dialect == "sqlite":
         flags = [f"SUM({src}status = 'error')", f"SUM({src}status = 'cancelled')"]
-        money = [f"SUM({src}cost_pico)", f"SUM(1 - {src}cost_exact)"]
+        money = [f"COALESCE(SUM({src}cost_pico), 0)", f"SUM(1 - {src}cost_exact)"]
     else:
         flags = [f"COUNT(*) FILTER (WHERE {src}status = 'error')", f"COUNT(*) FILTER (WHERE {src}status = 'cancelled')"]
         money = [f"COALESCE(SUM({src}cost_total), 0)"]
-    return ["COUNT(*)", *flags, f"SUM({src}fallbacks)", *(f"SUM({src}{t})" for t in TOKENS), *money]
+    unpriced = [f"SUM(CASE WHEN {src}priced = 0 THEN {x} ELSE 0 END)"
+                for x in ("1", f"{src}prompt_tokens", f"{src}completion_tokens")]
+    return ["COUNT(*)", *flags, f"SUM({src}fallbacks)", *(f"SUM({src}{t})" for t in TOKENS), *unpriced, *money]
 
 
 def _upsert(table: str, dialect: str) -> str:
@@ -58,12 +65,11 @@ def _upsert(table: str, dialect: str) -> str:
     return f" ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {sets}"
 
 
-def maintain(dialect: str, where: str = "true", *, trigger: bool = False) -> list[str]:
-    """INSERT ... SELECT statements adding calls to both rollup tables: those `where` selects (alias c), or in
-    an SQLite trigger (`trigger`) the row just inserted (NEW)."""
+def maintain(dialect: str, where: str = "true") -> list[str]:
+    """INSERT ... SELECT statements adding the calls `where` selects (alias c) to both rollup tables."""
     money = ["cost_pico", "inexact"] if dialect == "sqlite" else ["cost"]
     cols = ", ".join(["bucket", *DIMS, "tag_key", "tag_value", *MEASURES, *money])
-    src = "NEW." if trigger else "c."
+    src = "c."
     dims = [f"COALESCE({src}{d}, '')" for d in DIMS]
     sums = ", ".join(_measures_sum(src, dialect))
     out = []
@@ -72,11 +78,7 @@ def maintain(dialect: str, where: str = "true", *, trigger: bool = False) -> lis
             f"(floor({src}ts / {width}) * {width})::bigint"
         keys = ", ".join([bucket, *dims])
         group = ", ".join(str(i + 1) for i in range(len(DIMS) + 3))
-        if trigger:
-            plain = f"SELECT {keys}, '', '', {sums} GROUP BY {group}"
-            tagged = f"SELECT {keys}, t.key, CAST(t.value AS TEXT), {sums} FROM json_each(NEW.tags) t " \
-                     f"WHERE NEW.tags IS NOT NULL AND t.value IS NOT NULL GROUP BY {group}"
-        elif dialect == "sqlite":
+        if dialect == "sqlite":
             plain = f"SELECT {keys}, '', '', {sums} FROM calls c WHERE {where} GROUP BY {group}"
             tagged = f"SELECT {keys}, t.key, CAST(t.value AS TEXT), {sums} FROM calls c, json_each(c.tags) t " \
                      f"WHERE ({where}) AND c.tags IS NOT NULL AND t.value IS NOT NULL GROUP BY {group}"
@@ -93,9 +95,27 @@ def maintain(dialect: str, where: str = "true", *, trigger: bool = False) -> lis
     return out
 
 
-def sqlite_trigger() -> str:
-    """An AFTER INSERT trigger: only rows really inserted (not a duplicate record id) reach the rollups."""
-    return f"CREATE TRIGGER calls_rollup AFTER INSERT ON calls BEGIN {'; '.join(maintain('sqlite', trigger=True))}; END"
+def fold_sqlite(conn: Any) -> int:
+    """Add the rows committed since the last fold to the SQLite rollups, in one transaction; rows added.
+
+    SQLite serializes writers and gives each new row a higher id than every row before it, so "id above
+    the mark" is exactly the rows no rollup has seen yet: late rows included, a duplicate never (refused
+    by the unique record id). Raises sqlite3.OperationalError on a read-only file.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        mark = conn.execute("SELECT id FROM rollup_mark").fetchone()[0]
+        top = conn.execute("SELECT COALESCE(MAX(id), 0) FROM calls").fetchone()[0]
+        if top > mark:
+            for statement in maintain("sqlite", f"c.id > {int(mark)} AND c.id <= {int(top)}"):
+                conn.execute(statement)
+            conn.execute("UPDATE rollup_mark SET id = ?", [top])
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return top - mark
 
 
 class Dialect:
@@ -120,7 +140,7 @@ class Dialect:
 
     def raw_money(self) -> list[str]:
         if self.name == "sqlite":
-            return ["SUM(cost_pico)", "SUM(1 - cost_exact)"]
+            return ["COALESCE(SUM(cost_pico), 0)", "SUM(1 - cost_exact)"]
         return ["SUM(cost_total)"]
 
     def flags(self) -> list[str]:
@@ -228,7 +248,9 @@ def _raw(conn: Any, d: Dialect, names: list[str], lo: float, hi: float, where: M
         else:
             clauses.append(f"{expr} = {d.ph}")
             params.append(str(value) if name.startswith("tag:") else value)
-    return _run(conn, d, keys, "calls", clauses, params, [*d.flags(), "SUM(fallbacks)"], d.raw_money())
+    unpriced = [f"SUM(CASE WHEN priced = 0 THEN {x} ELSE 0 END)" for x in ("1", "prompt_tokens", "completion_tokens")]
+    return _run(conn, d, keys, "calls", clauses, params, [*d.flags(), "SUM(fallbacks)"], d.raw_money(),
+                unpriced=unpriced)
 
 
 def _rolled(conn: Any, d: Dialect, source: str, names: list[str], lo: float, hi: float,
@@ -259,7 +281,7 @@ def _rolled(conn: Any, d: Dialect, source: str, names: list[str], lo: float, hi:
                 clauses.append(f"{name} = {d.ph}")
                 params.append("" if value is None else value)
         return _run(conn, d, keys, table, clauses, params, ["SUM(failures)", "SUM(cancelled)", "SUM(fallbacks)"],
-                    d.money(), count="SUM(calls)")
+                    d.money(), count="SUM(calls)", unpriced=[f"SUM({u})" for u in UNPRICED])
 
     if tag is None:
         return query("", False)
@@ -281,9 +303,9 @@ def _rolled(conn: Any, d: Dialect, source: str, names: list[str], lo: float, hi:
 
 
 def _run(conn: Any, d: Dialect, keys: list[str], table: str, clauses: list[str], params: list[Any],
-         counts: list[str], money: list[str], count: str = "COUNT(*)") -> Groups | None:
+         counts: list[str], money: list[str], count: str = "COUNT(*)", unpriced: list[str] = ()) -> Groups | None:
     token_sums = [f"SUM({t})" for t in TOKENS]
-    select = ", ".join([*keys, count, *counts, *token_sums, *money])
+    select = ", ".join([*keys, count, *counts, *token_sums, *unpriced, *money])
     sql = f"SELECT {select} FROM {table}"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)

@@ -160,7 +160,13 @@ def spend(group_by: Iterable[str] | str = (), since: Any = None, until: Any = No
     conn = ledger_mod.connect(path, migrate=True)  # an older file gains its rollups on first query
     try:
         try:
-            rows = rollup.aggregate(conn, rollup.SQLITE, names, lo, hi, where)
+            try:
+                rollup.fold_sqlite(conn)
+                rows = rollup.aggregate(conn, rollup.SQLITE, names, lo, hi, where)
+            except sqlite3.OperationalError as exc:  # a read-only file cannot fold: the rows answer
+                if "readonly" not in str(exc) and "read-only" not in str(exc):
+                    raise
+                rows = None
             if rows is None:  # two tag keys, "tag absent" filters, costs finer than 1e-12: from the rows
                 rows = _aggregate(conn, keys, key_params, clause, params)
         except sqlite3.OperationalError as exc:  # SUM past int64 pico-dollars ($9.2M): add in Python instead

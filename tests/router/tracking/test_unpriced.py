@@ -127,6 +127,6 @@ def test_migration_v4_turns_old_zero_cost_unpriced_rows_into_null(tmp_path: Path
     assert (rows["priced"]["priced"], rows["priced"]["cost_pico"]) == (1, 500000000000)
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == ledger_file.SCHEMA_VERSION
-    assert conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls'").fetchall() == [
-        ("calls_ts",)]
+    assert sorted(conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls'"
+                               ).fetchall()) == [("calls_record_id",), ("calls_ts",)]  # v5 adds the unique record id
     conn.close()
