@@ -238,8 +238,16 @@ class PgLedger(Ledger):
             self._reconnect()
             self._deliver()
             self._commit_pg(self._take())
+            if item is not None and item.stop and self.spool.rows:
+                self._last_delivery()
             if item is not None and not self._control_pg(item):
                 return
+
+    def _last_delivery(self) -> None:
+        """Stopping (exit, reconfiguration) with rows spooled: one last try here, so no orphan is left behind."""
+        if self.conn is None and not self._connecting:
+            self._reconnect(force=True)
+        self._deliver()
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         self._guarded(insert, rows)

@@ -127,9 +127,12 @@ def test_the_ledger_keeps_every_call_once_while_postgres_restarts(emu, postgres_
     tracking.reset()
     led = tracking.ledger.get(url)  # any process writing to the database delivers a dead process's spool
     led.open()
-    led.flush()
-    time.sleep(1.2)
-    led.flush()
+    deadline = time.time() + 15
+    while True:
+        led.flush()
+        if not led.spool.pending() or time.time() > deadline:
+            break
+        time.sleep(0.2)
     ids = [i for r in results for i in r["ids"]]
     assert len(ids) == 240 == len(set(ids))
     assert int(postgres_fresh.psql("SELECT count(*) FROM calls")) > 40
