@@ -290,7 +290,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.ledger:
         settings = settings.model_copy(update={"ledger": args.ledger})
     server.run(router, settings, host=args.host, port=args.port,
-               banner=f"Farebox gateway on {where}: models {', '.join(sorted(router._groups))}")
+               banner=f"Farebox gateway on {where}: models {', '.join(sorted(router.aliases))}")
     return 0
 
 

@@ -176,6 +176,11 @@ class Router:
             raise ConfigError(f"invalid Router budget: {exc.errors()[0]['msg']}") from None
         return out
 
+    @property
+    def aliases(self) -> list[str]:
+        """The alias names this Router serves, in configuration order."""
+        return list(self._groups)
+
     @classmethod
     def from_file(cls, path: str) -> Router:
         """A Router from a YAML or JSON file; `${ENV_VAR}` values are read from the environment."""

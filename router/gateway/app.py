@@ -78,7 +78,8 @@ class Gateway:
         self.settings = settings
         self.guard = guard
         self.started = time.time()
-        self.aliases = sorted(router._groups)
+        self.aliases = sorted(router.aliases)
+        self.served = frozenset(self.aliases)
 
     # -- helpers ---------------------------------------------------------------------------------------
     async def read_json(self, request: web.Request) -> Any:
@@ -106,7 +107,7 @@ class Gateway:
         return {**tags, **who.tags()}  # the key's own tags and id win over what the client claims
 
     async def check_model(self, who: Principal, model: str) -> None:
-        if model not in self.router._groups:
+        if model not in self.served:
             raise GatewayError(404, f"model {model!r} is not served here; models: {', '.join(self.aliases)}",
                                type="invalid_request_error", code="model_not_found", param="model")
         await self.guard.admit(who, model)
