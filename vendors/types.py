@@ -72,6 +72,9 @@ class Message(_Model):
     # (server_tool_use, web_search_tool_result, mcp_tool_use, text with citations, future types). Replayed
     # verbatim when this message is passed back, so server-tool turns and citations survive; None otherwise.
     content_blocks: list[dict[str, Any]] | None = None
+    # Anthropic wire: the code-execution container the reply used ({"id", "expires_at"}); reuse it with
+    # extra_body={"container": message.container["id"]} (never sent back by itself).
+    container: dict[str, Any] | None = None
 
     @property
     def server_tool_blocks(self) -> list[dict[str, Any]]:
@@ -163,6 +166,7 @@ class Delta(_Model):
     # chunk's delta carries the whole ordered `content_blocks` list when the message has one.
     server_tool_blocks: list[dict[str, Any]] | None = None
     content_blocks: list[dict[str, Any]] | None = None
+    container: dict[str, Any] | None = None
 
 
 class ChunkChoice(_Model):

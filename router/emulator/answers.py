@@ -117,6 +117,7 @@ class Plan:
     server_blocks: tuple[dict[str, Any], ...] = ()
     server_usage: dict[str, int] | None = None
     citations: tuple[dict[str, Any], ...] = ()
+    container: dict[str, Any] | None = None   # Message.container when code execution ran
     cache_write_5m_tokens: int = 0   # Anthropic surface: cache writes, by duration
     cache_write_1h_tokens: int = 0
 

@@ -74,6 +74,7 @@ def message_body(msg_id: str, plan: Plan, seed: int) -> dict[str, Any]:
         "stop_reason": stop_reason(plan),
         "stop_sequence": None,
         "usage": usage(plan),
+        **({"container": dict(plan.container)} if plan.container else {}),
     }
 
 
@@ -111,6 +112,7 @@ def stream_events(msg_id: str, plan: Plan, seed: int, chunk_words: int = 3) -> I
     """message_start, blocks (thinking → text → tool_use), a ping, message_delta, message_stop."""
     start = message_body(msg_id, plan, seed)
     start.update(content=[], stop_reason=None, stop_sequence=None, usage=usage(plan, output_tokens=1))
+    start.pop("container", None)
     yield Event.json({"type": "message_start", "message": start}, "message_start")
     blocks = content_blocks(plan, seed)
     if not blocks:
@@ -120,6 +122,8 @@ def stream_events(msg_id: str, plan: Plan, seed: int, chunk_words: int = 3) -> I
         if index == 0:
             yield Event.json({"type": "ping"}, "ping")  # pings can arrive between any events (§5)
     delta = {"type": "message_delta", "delta": {"stop_reason": stop_reason(plan), "stop_sequence": None}}
+    if plan.container:
+        delta["delta"]["container"] = dict(plan.container)   # the SDK copies it onto the message snapshot
     delta["usage"] = {"output_tokens": plan.completion_tokens}
     if plan.server_usage is not None:
         delta["usage"]["server_tool_use"] = dict(plan.server_usage)   # cumulative, as on message_delta

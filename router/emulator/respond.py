@@ -110,7 +110,9 @@ def _plan(state: State, call: Call, opts: dict[str, Any], thinking: bool, n: int
     user_text = read_turn(call.body, call.surface).user_text
     blocks, usage, citations = server_tools.plan_blocks(call.body, user_text, digest(state.seed, n, "server"),
                                                         state.seed, future=opts["future_blocks"])
-    return dataclasses.replace(plan, server_blocks=tuple(blocks), server_usage=usage, citations=tuple(citations))
+    container = server_tools.container_for(blocks, digest(state.seed, n, "container"))
+    return dataclasses.replace(plan, server_blocks=tuple(blocks), server_usage=usage, citations=tuple(citations),
+                               container=container)
 
 
 def _wire(state: State, call: Call, plan: Plan, opts: dict[str, Any], stream: bool) -> Any:

@@ -138,3 +138,10 @@ def plan_blocks(body: Mapping[str, Any], user_text: str, ids: str, seed: int, *,
         blocks.append({"type": "emulator_future_block", "id": f"fut_{ids[:12]}", "detail": {"kept": True}})
     usage = {"web_search_requests": searches, "web_fetch_requests": fetches} if searches or fetches else None
     return blocks, usage, citations
+
+
+def container_for(blocks: list[dict[str, Any]], ids: str) -> dict[str, Any] | None:
+    """Message.container ({id, expires_at}) when code execution ran, as the SDK's Container type has it."""
+    if not any("code_execution" in str(b.get("name", "")) for b in blocks if b.get("type") == "server_tool_use"):
+        return None
+    return {"id": f"container_{ids[:24]}", "expires_at": "2026-01-01T01:00:00Z"}

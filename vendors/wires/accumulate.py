@@ -10,7 +10,7 @@ __all__ = ["Accumulator"]
 
 
 class _ChoiceState:
-    __slots__ = ("blocks", "calls", "content", "details", "finish", "reasoning", "thinking")
+    __slots__ = ("blocks", "calls", "container", "content", "details", "finish", "reasoning", "thinking")
 
     def __init__(self) -> None:
         self.content: list[str] = []
@@ -19,6 +19,7 @@ class _ChoiceState:
         self.thinking: list[dict[str, Any]] = []
         self.details: list[dict[str, Any]] | None = None
         self.blocks: list[dict[str, Any]] | None = None
+        self.container: dict[str, Any] | None = None
         self.finish: str | None = None
 
 
@@ -60,6 +61,8 @@ class Accumulator:
                 state.details = delta.reasoning_details
             if delta.content_blocks:
                 state.blocks = delta.content_blocks
+            if delta.container:
+                state.container = delta.container
             if choice.finish_reason:
                 state.finish = choice.finish_reason
 
@@ -112,6 +115,7 @@ class Accumulator:
                 thinking_blocks=state.thinking or None,
                 reasoning_details=state.details,
                 content_blocks=state.blocks,
+                container=state.container,
             )
             choices.append(Choice(index=index, message=message, finish_reason=state.finish))
         return Response(id=self.id, created=self.created or 0, model=self.model, vendor=self.vendor,

@@ -83,7 +83,8 @@ def decode_response(body: Any, spec: VendorSpec, *, model: str) -> Response:
     message = Message(content="".join(text) if text else None,
                       reasoning_content="".join(reasoning) if reasoning else None,
                       tool_calls=calls or None, thinking_blocks=thinking or None,
-                      content_blocks=blocks if any(map(_special, blocks)) else None)
+                      content_blocks=blocks if any(map(_special, blocks)) else None,
+                      container=body["container"] if isinstance(body.get("container"), dict) else None)
     choice = Choice(message=message, finish_reason=_finish(body.get("stop_reason")))
     return Response(id=body.get("id") or "", model=name, vendor=spec.name, choices=[choice],
                     usage=anthropic_usage(counts))
@@ -118,6 +119,7 @@ class StreamDecoder:
         self._citations: dict[int, list[Any]] = {}
         self._done_blocks: dict[int, dict[str, Any]] = {}
         self._special = False
+        self._container: dict[str, Any] | None = None   # message_delta.delta.container (code execution)
 
     def feed(self, event: str, data: str) -> list[Chunk]:
         """The chunks for one SSE event (often none)."""
@@ -161,6 +163,7 @@ class StreamDecoder:
         delta = Delta()
         if self._special:
             delta.content_blocks = [self._done_blocks.get(i) or self._close(i) for i in sorted(self._starts)]
+        delta.container = self._container
         return [Chunk(id=self.id, model=self.model, vendor=self.spec.name, created=self.created,
                       choices=[ChunkChoice(delta=delta, finish_reason=finish)], usage=usage)]
 
@@ -278,9 +281,12 @@ class StreamDecoder:
 
     def _message_delta(self, obj: dict[str, Any]) -> list[Chunk]:
         # State only: finish_reason and the cumulative usage go out together on the final chunk.
-        reason = (obj.get("delta") or {}).get("stop_reason")
+        delta = obj.get("delta") or {}
+        reason = delta.get("stop_reason")
         if reason is not None:
             self._stop_reason = reason
+        if isinstance(delta.get("container"), dict):
+            self._container = delta["container"]
         self._usage_seen |= read_anthropic_counts(obj.get("usage"), self._counts, spec=self.spec, model=self.model)
         return []
 

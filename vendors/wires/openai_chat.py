@@ -58,7 +58,7 @@ def encode_request(req: ChatRequest, spec: VendorSpec, ctx: RequestContext) -> d
 
 
 # Assistant-message fields another wire's replies fill in; OpenAI rejects unknown keys (see Quirks.replay_fields).
-_WIRE_ONLY = frozenset({"reasoning_content", "reasoning_details", "thinking_blocks", "content_blocks"})
+_WIRE_ONLY = frozenset({"reasoning_content", "reasoning_details", "thinking_blocks", "content_blocks", "container"})
 
 
 def _one_system_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -238,3 +238,29 @@ async def test_plain_replies_have_no_content_blocks(twins: tuple[Emulator, Emula
                                 messages=[{"role": "user", "content": "weather?"}])
         assert resp.message.content_blocks is None and resp.message.server_tool_blocks == []
         assert resp.message.tool_calls[0].function.name == "get_weather"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+async def test_code_execution_container_is_exposed(twins: tuple[Emulator, Emulator], stream: bool) -> None:
+    ours, theirs = twins
+    resp, _ = await farebox(ours, stream=stream, tools=[CODE])
+    client = sdk_client(theirs)
+    try:
+        args = {"model": MODEL, "max_tokens": 1024, "messages": HI, "tools": [CODE]}
+        if stream:
+            async with client.messages.stream(**args) as s:
+                final = await s.get_final_message()
+        else:
+            final = await client.messages.create(**args)
+    finally:
+        await client.close()
+    container = resp.message.container
+    assert container["id"] == final.container.id and container["id"].startswith("container_")
+    # Reused only when asked: the id goes back through extra_body, never by itself.
+    await farebox(ours, messages=[*HI, resp.message, {"role": "user", "content": "again"}], tools=[CODE])
+    assert "container" not in ours.last_request().body
+    await farebox(ours, messages=[*HI, resp.message, {"role": "user", "content": "again"}], tools=[CODE],
+                  extra_body={"container": container["id"]})
+    assert ours.last_request().body["container"] == container["id"]
+    plain, _ = await farebox(ours, stream=stream, tools=[SEARCH])
+    assert plain.message.container is None
