@@ -50,18 +50,13 @@ class AmbiguousModelPrice(UnknownModelPrice):
     """A bare model name matches models of more than one vendor; pass `vendor=` or "vendor/id"."""
 
 
-_LAZY: dict[str, str] = {
-    "price": "pricing.table",
-    "models": "pricing.table",
-    "load_overrides": "pricing.table",
-    "reset_overrides": "pricing.table",
-    "ModelPrice": "pricing.table",
-    "Tier": "pricing.table",
-    "Cost": "pricing.cost",
-    "count_tokens": "pricing.tokens",
-    "estimate_usage": "pricing.tokens",
-    "preload_encodings": "pricing.tokens",
-    "encoding_name_for": "pricing.tokens",
+_LAZY: dict[str, tuple[str, str | None]] = {
+    **{name: ("pricing.table", name) for name in
+       ("price", "models", "load_overrides", "reset_overrides", "ModelPrice", "Tier")},
+    "Cost": ("pricing.cost", "Cost"),
+    "cost": ("pricing.cost", "cost"),  # read through _Package.cost, listed here for __dir__
+    **{name: ("pricing.tokens", name) for name in
+       ("count_tokens", "estimate_usage", "preload_encodings", "encoding_name_for")},
 }
 
 __all__ = [
@@ -89,16 +84,18 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pricing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'pricing' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted([*globals(), *_LAZY])
 
 
 class _Package(types.ModuleType):

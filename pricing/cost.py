@@ -74,6 +74,11 @@ class Cost(BaseModel):
         return float(self.total)
 
 
+def money(amount: Decimal | None, places: int = 6) -> str:
+    """An amount for people (the CLI, the demo): usd(), or "unpriced" when there is none."""
+    return "unpriced" if amount is None else usd(Decimal(amount), places)
+
+
 def usd(amount: Decimal, places: int = 6) -> str:
     """The one display rule: dollars rounded half-up to `places` decimals; a non-zero amount that would show
     as zero shows as "<$0.000001" instead, so a charge never reads as free."""

@@ -8,8 +8,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pricing.table import ModelPrice, Tier
-
 SOURCE = "genai-prices"
 
 # Farebox vendor -> genai-prices provider id. Vendors not listed (e.g. "compatible": any local server) are never
@@ -64,8 +62,9 @@ def _rate(value: Any) -> tuple[Decimal | None, dict[int, Decimal]]:
     return Decimal(value.base), {int(t.start): Decimal(t.price) for t in tiers}
 
 
-def lookup(vendor: str, model: str, at: datetime) -> ModelPrice | None:
-    """A price row built from genai-prices for a request at `at`, or None when it does not know the model.
+def lookup(vendor: str, model: str, at: datetime) -> dict[str, Any] | None:
+    """The fields of a price row (pricing.table.ModelPrice) from genai-prices for a request at `at`, or None
+    when it does not know the model; plain data, so this module does not import the table that calls it.
 
     Its tiers bill the whole request above a threshold, as genai-prices' TieredPrices do (`> start`).
     """
@@ -85,6 +84,6 @@ def lookup(vendor: str, model: str, at: datetime) -> ModelPrice | None:
         for kind in _KINDS:  # each kind at the highest step at or below this threshold, else its base
             reached = [s for s in steps[kind] if s <= start]
             rates[kind] = steps[kind][max(reached)] if reached else base[kind]
-        tiers.append(Tier(above_tokens=start, **rates))
-    return ModelPrice(vendor=vendor, id=model, **base, tiers=tuple(tiers),
-                      context_window=int(info.context_window or 0), checked=None, source=SOURCE, third_party=True)
+        tiers.append({"above_tokens": start, **rates})
+    return dict(vendor=vendor, id=model, **base, tiers=tuple(tiers),
+                context_window=int(info.context_window or 0), checked=None, source=SOURCE, third_party=True)

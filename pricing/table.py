@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError, model_validator
 
-from pricing import AmbiguousModelPrice, PricingError, UnknownModelPrice
+from pricing import AmbiguousModelPrice, PricingError, UnknownModelPrice, genai
 from pricing.windows import Schedule
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -560,9 +560,8 @@ def _fallback(vendor: str | None, name: str, at: datetime) -> ModelPrice | None:
     """genai-prices' price for a model of a known vendor that no row names (extra `prices`), else None."""
     if vendor is None:
         return None
-    from pricing import genai
-
-    return genai.lookup(vendor, name, at) if genai.available() else None
+    fields = genai.lookup(vendor, name, at) if genai.available() else None
+    return ModelPrice(**fields) if fields is not None else None
 
 
 def models(vendor: str | None = None) -> list[ModelPrice]:

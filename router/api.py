@@ -7,9 +7,12 @@ from typing import Any
 
 from router import loop, retry, tracking
 from router.call import Call
+from router.estimate import expected_cost
 from router.params import check, schema_format
 from router.request import build_request
 from router.resolve import Target, resolve
+from router.streaming import SyncStream, open_stream
+from vendors.errors import ConfigError
 from vendors.secrets import looks_like_key, register_secret
 from vendors.types import Attempt, Response
 
@@ -78,8 +81,6 @@ async def acompletion(model: str, messages: Any, *, stream: bool = False, deadli
 
 async def _run(call: Call, stream: bool, deadline: float | None) -> Any:
     if stream:
-        from router.streaming import open_stream
-
         work = open_stream(call)
     else:
         work = call.run()
@@ -87,8 +88,6 @@ async def _run(call: Call, stream: bool, deadline: float | None) -> Any:
 
 
 def _estimate(call: Call, messages: Any, kwargs: dict[str, Any]) -> Any:
-    from router.estimate import expected_cost
-
     t = call.target
     return expected_cost(f"{t.vendor}/{t.catalogue_id or t.model}", messages, kwargs)
 
@@ -99,8 +98,6 @@ def completion(model: str, messages: Any, *, stream: bool = False, **kwargs: Any
     Runs on Farebox's private background loop, so connections are pooled across calls and threads.
     """
     if stream:
-        from router.streaming import SyncStream
-
         return SyncStream(loop.run(acompletion(model, messages, stream=True, **kwargs)))
     return tracking.run_sync(lambda: acompletion(model, messages, **kwargs))
 
@@ -111,8 +108,6 @@ def completion_cost(resp: Response | None = None, *, completion_response: Respon
     `completion_response=` is LiteLLM's spelling of the same argument.
     """
     if (resp is None) == (completion_response is None):
-        from vendors.errors import ConfigError
-
         raise ConfigError("completion_cost() takes one response: completion_cost(resp) or "
                           "completion_cost(completion_response=resp)")
     cost = getattr(resp if resp is not None else completion_response, "cost", None)

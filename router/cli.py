@@ -6,26 +6,25 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pricing
+import router
+import vendors
+from pricing.cost import money
+from router.gateway.settings import GatewaySettings
+from router.gateway.wiring import key_store
+from router.tracking.ledger import default_path
+from router.tracking.spending import spend
+from vendors.catalogue import split_model
+from vendors.effort import resolve_effort
 from vendors.errors import FareboxError
 
 __all__ = ["main"]
 
 
-def _money(value: Any) -> str:
-    from pricing.cost import usd  # the one rounding rule, as Cost.display() uses
-
-    if value is None:
-        return "n/a"
-    return usd(Decimal(value))
-
-
 def cmd_complete(args: argparse.Namespace) -> int:
-    import router
-
     kwargs: dict[str, Any] = {"base_url": args.base_url, "region": args.region, "reasoning_effort": args.effort}
     if args.max_tokens:
         kwargs["max_tokens"] = args.max_tokens
@@ -54,14 +53,11 @@ def _print_footer(resp: Any) -> None:
     usage, cost = resp.usage, resp.cost
     est = " (estimated)" if usage.estimated else ""
     print(f"-- {resp.vendor}/{resp.model}: {usage.prompt_tokens} in / {usage.completion_tokens} out{est}, "
-          f"cost {_money(cost.total) if cost is not None else 'unpriced'}"
+          f"cost {money(cost.total if cost is not None else None)}"
           f"{' (plan quota)' if cost is not None and cost.billing == 'plan' else ''}")
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    import pricing
-    import vendors
-
     names = [args.vendor] if args.vendor else [n for n in vendors.names() if n != "compatible"]
     print(f"{'model':<42} {'context':>10} {'max out':>9} {'in $/M':>9} {'out $/M':>9} {'cached $/M':>11}")
     for name in names:
@@ -102,9 +98,6 @@ def _mix_error(args: argparse.Namespace) -> str | None:
 
 
 def cmd_price(args: argparse.Namespace) -> int:
-    import pricing
-    from pricing.cost import usd
-
     problem = _mix_error(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
@@ -132,15 +125,12 @@ def cmd_price(args: argparse.Namespace) -> int:
           + (" (third party)" if row.third_party else ""))
     if any(usage.values()):
         for part in ("input", "cache_read", "cache_write", "output", "reasoning"):
-            print(f"  {part:<12} {usd(getattr(cost, part))}")
+            print(f"  {part:<12} {money(getattr(cost, part))}")
         print(f"  {'total':<12} {cost.display()}")
     return 0
 
 
 def cmd_effort(args: argparse.Namespace) -> int:
-    from vendors.catalogue import split_model
-    from vendors.effort import resolve_effort
-
     spec, model_id = split_model(args.model)
     wire = spec.surfaces[0].wire
     profile = spec.effort_for(model_id, wire)
@@ -162,8 +152,6 @@ def cmd_effort(args: argparse.Namespace) -> int:
 def cmd_spend(args: argparse.Namespace) -> int:
     import csv
 
-    from router.tracking.ledger import default_path
-    from router.tracking.spending import spend
 
     group_by = [name.strip() for value in args.by or () for name in value.split(",") if name.strip()]
     try:
@@ -211,17 +199,15 @@ def _spend_cell(row: dict[str, Any], name: str) -> str:
         tokens = row["unpriced_prompt_tokens"] + row["unpriced_completion_tokens"]
         return f"{unpriced} ({tokens} tok)" if unpriced else "-"
     if name == "cost":
-        from pricing.cost import usd
-
         if unpriced and not row["cost"]:
             return "unknown"
-        return ("≥" if unpriced else "") + usd(row["cost"])
+        return ("≥" if unpriced else "") + money(row["cost"])
     value = row[name]
     return "-" if value is None else str(value)
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    from router.emulator import main as emulator_main
+    from router.emulator import main as emulator_main  # lazy: only this subcommand loads aiohttp.web
 
     argv = ["--port", str(args.port)]
     return int(emulator_main(argv) or 0)
@@ -243,13 +229,13 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from router.demo import run_demo
+    from router.demo import run_demo  # lazy: only this subcommand loads the emulator
 
     return run_demo()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from router.gateway import server
+    from router.gateway import server  # lazy: only this subcommand loads the gateway (aiohttp.web)
 
     if (args.config is None) == (not args.demo):
         print("error: give --config FILE or --demo", file=sys.stderr)
@@ -261,7 +247,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         import tempfile
 
-        from router.emulator import Emulator
+        from router.emulator import Emulator  # lazy: only the demo gateway runs the emulator
 
         # The emulator's spend is not real: a throw-away ledger unless --ledger names one.
         scratch = tempfile.TemporaryDirectory(prefix="farebox-serve-demo-")
@@ -277,7 +263,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 print(banner, flush=True)
                 return server.run_workers(None, emu.url, host=args.host, port=args.port, workers=args.workers,
                                           ledger=args.ledger)
-            from router.gateway.settings import GatewaySettings
 
             settings = GatewaySettings(master_key=server.DEMO_MASTER_KEY, ledger=args.ledger)
             server.run(server.demo_router(emu.url), settings, host=args.host, port=args.port, banner=banner)
@@ -295,11 +280,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _key_store(args: argparse.Namespace) -> Any:
-    from router.gateway.server import key_store, load
-    from router.tracking.ledger import default_path
-
     ledger = args.ledger
     if ledger is None and args.config:
+        from router.gateway.server import load  # lazy: the gateway server loads aiohttp.web
+
         ledger = load(args.config)[1].ledger
     return key_store(ledger or str(default_path()))
 

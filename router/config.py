@@ -5,14 +5,92 @@ from __future__ import annotations
 import json
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from router.litellm import router_options
+from router.tracking.budgets import Budget, Period
 from vendors.errors import ConfigError
 
-__all__ = ["load_config", "read_config"]
+__all__ = ["Deployment", "RateLimitPolicy", "RouterConfig", "Strategy", "load_config", "read_config",
+           "validation_problems"]
+
+Strategy = Literal["ordered", "lowest-cost", "lowest-latency", "weighted"]
+RateLimitPolicy = Literal["next", "wait"]
+
+
+class Deployment(BaseModel):
+    """One place an alias can be served: a model at a vendor with its own key, base URL and effort."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alias: str
+    model: str
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    region: str | None = None
+    wire: str | None = None
+    weight: float = Field(default=1.0, gt=0)
+    reasoning_effort: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    name: str | None = None
+    # A spend limit for this deployment's alias (all its deployments must agree), per UTC day or month.
+    max_budget: Decimal | None = Field(default=None, gt=0)
+    budget_period: Period | None = Field(
+        default=None, validation_alias=AliasChoices("budget_period", "budget_duration"))
+    # Requests and tokens per minute this deployment may take (a sliding window, shared on Redis state).
+    rpm: int | None = Field(default=None, gt=0)
+    tpm: int | None = Field(default=None, gt=0)
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.alias}:{self.model}"
+
+
+class RouterConfig(BaseModel):
+    """The validated shape of a Router (and of farebox.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deployments: list[Deployment]
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    context_window_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    content_policy_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    strategy: Strategy = "ordered"
+    num_retries: int = Field(default=2, ge=0)
+    cooldown_s: float = Field(default=30.0, ge=0)
+    allowed_fails: int = Field(default=3, ge=1)
+    fail_window_s: float = Field(default=60.0, gt=0)
+    timeout: float | None = Field(default=None, gt=0)
+    deadline: float | None = Field(default=None, gt=0)
+    # Budgets (router.tracking.budgets), checked before each routed call: max_budget is USD per budget_period for
+    # every alias (a number) or for the aliases named ({"smart": 10}); budgets takes full Budget entries.
+    max_budget: Decimal | dict[str, Decimal] | None = None
+    budget_period: Period = Field(
+        default="day", validation_alias=AliasChoices("budget_period", "budget_duration"))
+    budgets: list[Budget] = Field(default_factory=list)
+    # Where cooldowns, rate-limit windows, latency and budget reservations live: None = router.configure(state=)
+    # or $FAREBOX_STATE, else this Router's own memory; "redis://host:6379/0" shares them between processes.
+    state: str | None = None
+    # A deployment at its rpm/tpm limit: "next" skips to the next one (like a cooled one); "wait" waits for room
+    # when every deployment of the alias is at its limit (within the call's deadline).
+    rate_limit: RateLimitPolicy = "next"
+
+    @field_validator("deployments")
+    @classmethod
+    def _not_empty(cls, value: list[Deployment]) -> list[Deployment]:
+        if not value:
+            raise ValueError("at least one deployment is needed")
+        return value
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """A pydantic error as one line: `field.path: message` per problem, joined by "; "."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # A config file is small and shallow: these bound the time and memory a hostile or broken one can take.
@@ -149,19 +227,15 @@ def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:
 def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The validated keyword arguments for Router(...) from a config file (its `gateway:` section is the
     gateway's own, router/gateway/settings.py)."""
-    from router.routing import RouterConfig
-
     file = Path(path)
     data = read_config(file)
     data.pop("gateway", None)
     if "model_list" in data:  # LiteLLM's config shape: translated to Farebox's before validation
-        from router.litellm import router_options
 
         deployments, data = router_options(data.pop("deployments", None), data)
         data["deployments"] = deployments
     try:
         config = RouterConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise ConfigError(f"{file}: {problems}") from None
+        raise ConfigError(f"{file}: {validation_problems(exc)}") from None
     return config.model_dump(exclude_unset=True) | {"deployments": config.deployments}

@@ -6,6 +6,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import pricing
+from pricing.tokens import prepare
 from router.resolve import Target
 from vendors.types import ChatRequest, Usage
 
@@ -23,8 +25,6 @@ def cost_for(target: Target, usage: Usage | None, req: ChatRequest | None = None
     price window costs what the vendor bills for the request's time."""
     if usage is None:
         return None
-    import pricing
-
     model = target.catalogue_id or target.model
     try:
         when = at or (req.sent_at if req is not None else None) or datetime.now(UTC)
@@ -44,8 +44,6 @@ _ready: set[str] = set()
 
 async def load_encodings(target: Target) -> None:
     """Load what a target's estimates need (BPE table, vendor tokenizer) in a worker thread, off the event loop."""
-    from pricing.tokens import prepare
-
     name = f"{target.vendor}/{target.catalogue_id or target.model}"
     if name not in _ready:
         import asyncio
@@ -56,8 +54,6 @@ async def load_encodings(target: Target) -> None:
 
 def estimate_usage(target: Target, req: ChatRequest, *, text: str, reasoning: str, tool_calls: list[Any]) -> Usage:
     """Tokens counted with tiktoken over what was sent and received; marked estimated."""
-    import pricing
-
     calls = [c.model_dump() if hasattr(c, "model_dump") else c for c in tool_calls]
     counts = pricing.estimate_usage(f"{target.vendor}/{target.catalogue_id or target.model}", messages=req.messages,
                                     tools=req.params.get("tools"), output_text=text, reasoning_text=reasoning,

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
+
+from pricing.cost import money
+from router.emulator import Emulator
+from router.routing import Router
+from router.tracking import configure
+from router.tracking.spending import spend
 
 __all__ = ["run_demo"]
 
 PROMPT = [{"role": "user", "content": "In one sentence: why route LLM calls across vendors?"}]
 
 
-def _money(value: Decimal | None) -> str:
-    return "unpriced" if value is None else f"${value:.8f}"
-
-
 def _attempts(resp: Any) -> None:
     for i, a in enumerate(resp.attempts, 1):
         outcome = "ok" if a.ok else f"{a.error}" + (f" (vendor code {a.vendor_code})" if a.vendor_code else "")
-        cost = _money(a.cost.total) if a.cost is not None else "-"
+        cost = money(a.cost.total) if a.cost is not None else "-"
         print(f"    attempt {i}: {a.vendor}/{a.model} status {a.status} -> {outcome}, "
               f"{a.latency_s * 1000:.1f} ms, cost {cost}")
 
@@ -29,18 +30,13 @@ def _cost(resp: Any) -> None:
     if c is None:
         print("    cost: unpriced")
         return
-    print(f"    cost: {_money(c.total)} = input {_money(c.input)} + cached {_money(c.cache_read)}"
-          f" + output {_money(c.output)} ({c.usage_source}, prices checked {c.checked})")
+    print(f"    cost: {money(c.total)} = input {money(c.input)} + cached {money(c.cache_read)}"
+          f" + output {money(c.output)} ({c.usage_source}, prices checked {c.checked})")
 
 
 def run_demo() -> int:
     import tempfile
     from pathlib import Path
-
-    from router.emulator import Emulator
-    from router.routing import Router
-    from router.tracking import configure
-    from router.tracking.spending import spend
 
     # The emulator's spend is not real: record it in a throw-away ledger, never the user's own.
     scratch = tempfile.TemporaryDirectory(prefix="farebox-demo-")
@@ -88,6 +84,6 @@ def run_demo() -> int:
         for row in spend(group_by=["vendor", "model"], ledger=ledger):
             print(f"    {row.group['vendor']}/{row.group['model']}: {row.calls} call(s), {row.failures} failed, "
                   f"{row.fallbacks} fallback(s), {row.prompt_tokens + row.completion_tokens} tokens, "
-                  f"{_money(row.cost)}")
+                  f"{money(row.cost)}")
         configure(tracking="off")  # flush and let go of the throw-away ledger before it is deleted
     return 0

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import pricing
+
 __all__ = ["expected_cost", "prompt_bytes"]
 
 _UNPRICED = Decimal("Infinity")
@@ -22,8 +24,6 @@ def prompt_bytes(messages: Any) -> int:
 
 def expected_cost(model: str, messages: Any, kwargs: Mapping[str, Any]) -> Decimal:
     """Price of ~prompt_bytes/4 input tokens and max_tokens (or 256) output tokens; unpriced sorts last."""
-    import pricing
-
     prompt = max(1, prompt_bytes(messages) // 4)
     output = int(kwargs.get("max_tokens") or 256)
     try:

@@ -79,7 +79,7 @@ os.register_at_fork(after_in_child=_forked)
 async def _drain() -> None:
     """Close the pooled session, then cancel what still runs (a stream left open) and let it unwind,
     as asyncio.run does: a task still pending when the loop stops is reported as destroyed."""
-    from router.transport import aclose_all
+    from router.transport import aclose_all  # lazy: router.tracking imports this module and must not load aiohttp
 
     state = sys.modules.get("router.tracking.state")
     if state is not None:  # budget settlements and latency samples still on their way to Redis go first

@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from router.resolve import Target
+from vendors.catalogue import vision
+from vendors.effort import resolve_effort
 from vendors.errors import InvalidRequestError, UnsupportedParamError
 from vendors.spec import Caps
 from vendors.types import ChatRequest
@@ -60,7 +62,6 @@ def _check_vision(target: Target, messages: list[dict[str, Any]]) -> None:
                   if isinstance(part, Mapping) and part.get("type") in _IMAGE_PARTS), None)
     if where is None or target.catalogue_id is None:
         return
-    from vendors.catalogue import vision
 
     takes, others = vision(target.vendor, target.catalogue_id)
     if takes is False:
@@ -150,7 +151,6 @@ def build_request(target: Target, messages: Any, params: dict[str, Any], extra: 
         params[key] = extra.pop(key)
     _check_tools(target, params, drop_params, dropped)
     _check_params(target, params, drop_params, dropped)
-    from vendors.effort import resolve_effort
 
     wire = target.wire
     max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")

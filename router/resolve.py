@@ -8,10 +8,11 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
+from router.litellm import local_model
 from vendors.catalogue import find_model, split_model
 from vendors.errors import ConfigError
 from vendors.hosts import hostname, is_loopback, is_private, scheme
-from vendors.registry import detect, detect_region, get
+from vendors.registry import detect, detect_region, get, names
 from vendors.secrets import looks_like_key, mask_key, register_secret
 from vendors.spec import Surface, VendorSpec, Wire
 
@@ -94,8 +95,6 @@ def _explicit_vendor(model: str) -> str | None:
     if not isinstance(model, str):
         raise ConfigError(f"model must be a string, not {type(model).__name__}")
     prefix, sep, _ = model.strip().partition("/")
-    from vendors.registry import names
-
     return prefix.lower() if sep and prefix.lower() in names() else None
 
 
@@ -126,8 +125,6 @@ def resolve(model: str, *, base_url: str | None = None, region: str | None = Non
         raise ConfigError(f"model {model!r} looks like an API key ({mask_key(secret)}), not a model name",
                           hint="pass the key as api_key=... and the model as 'vendor/model'")
     if "/" in model:
-        from router.litellm import local_model
-
         model, base_url = local_model(model, base_url)  # LiteLLM's ollama/, hosted_vllm/, lm_studio/ prefixes
     route = _route(model, base_url, region, wire)
     spec = route[0]

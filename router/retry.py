@@ -10,7 +10,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base, wait_random_exponential
 
-from vendors.errors import FareboxError
+from vendors.errors import APITimeoutError, FareboxError
 
 __all__ = ["DEFAULT_RETRIES", "WAIT_CAP", "policy", "run_with_retries", "set_sleep", "wait_retry_after", "within"]
 
@@ -101,7 +101,6 @@ async def within(deadline: float | None, work: Awaitable[T], *, what: str = "", 
     """`work` bounded by `deadline` seconds (retries and fallbacks included); APITimeoutError past it."""
     if deadline is None:
         return await work
-    from vendors.errors import APITimeoutError
 
     try:
         async with asyncio.timeout(deadline):

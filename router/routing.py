@@ -7,15 +7,23 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import ValidationError
 
+import pricing
 from router import loop, retry, tracking
-from router.api import prepare
+from router.api import acompletion, prepare
+from router.config import Deployment, RouterConfig, load_config, validation_problems
+from router.estimate import expected_cost, prompt_bytes
+from router.litellm import router_options
 from router.params import check
+from router.resolve import resolve
+from router.streaming import SyncStream, open_stream
 from router.tracking import state as state_mod
-from router.tracking.budgets import Budget, Budgets, Period
+from router.tracking.budgets import Budget, Budgets
+from router.tracking.spending import spend
+from vendors.catalogue import split_model
 from vendors.errors import (
     AllDeploymentsFailedError,
     AuthenticationError,
@@ -34,82 +42,11 @@ __all__ = ["Deployment", "Router", "RouterConfig"]
 
 _ACCOUNT_ERRORS = (AuthenticationError, InsufficientBalanceError, PermissionDeniedError)
 
-Strategy = Literal["ordered", "lowest-cost", "lowest-latency", "weighted"]
-RateLimitPolicy = Literal["next", "wait"]
-
-
-class Deployment(BaseModel):
-    """One place an alias can be served: a model at a vendor with its own key, base URL and effort."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    alias: str
-    model: str
-    api_key: SecretStr | None = None
-    base_url: str | None = None
-    region: str | None = None
-    wire: str | None = None
-    weight: float = Field(default=1.0, gt=0)
-    reasoning_effort: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-    name: str | None = None
-    # A spend limit for this deployment's alias (all its deployments must agree), per UTC day or month.
-    max_budget: Decimal | None = Field(default=None, gt=0)
-    budget_period: Period | None = Field(
-        default=None, validation_alias=AliasChoices("budget_period", "budget_duration"))
-    # Requests and tokens per minute this deployment may take (a sliding window, shared on Redis state).
-    rpm: int | None = Field(default=None, gt=0)
-    tpm: int | None = Field(default=None, gt=0)
-
-    @property
-    def label(self) -> str:
-        return self.name or f"{self.alias}:{self.model}"
-
-
-class RouterConfig(BaseModel):
-    """The validated shape of a Router (and of farebox.yaml)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    deployments: list[Deployment]
-    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
-    context_window_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
-    content_policy_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
-    strategy: Strategy = "ordered"
-    num_retries: int = Field(default=2, ge=0)
-    cooldown_s: float = Field(default=30.0, ge=0)
-    allowed_fails: int = Field(default=3, ge=1)
-    fail_window_s: float = Field(default=60.0, gt=0)
-    timeout: float | None = Field(default=None, gt=0)
-    deadline: float | None = Field(default=None, gt=0)
-    # Budgets (router.tracking.budgets), checked before each routed call: max_budget is USD per budget_period for
-    # every alias (a number) or for the aliases named ({"smart": 10}); budgets takes full Budget entries.
-    max_budget: Decimal | dict[str, Decimal] | None = None
-    budget_period: Period = Field(
-        default="day", validation_alias=AliasChoices("budget_period", "budget_duration"))
-    budgets: list[Budget] = Field(default_factory=list)
-    # Where cooldowns, rate-limit windows, latency and budget reservations live: None = router.configure(state=)
-    # or $FAREBOX_STATE, else this Router's own memory; "redis://host:6379/0" shares them between processes.
-    state: str | None = None
-    # A deployment at its rpm/tpm limit: "next" skips to the next one (like a cooled one); "wait" waits for room
-    # when every deployment of the alias is at its limit (within the call's deadline).
-    rate_limit: RateLimitPolicy = "next"
-
-    @field_validator("deployments")
-    @classmethod
-    def _not_empty(cls, value: list[Deployment]) -> list[Deployment]:
-        if not value:
-            raise ValueError("at least one deployment is needed")
-        return value
-
-
 class Router:
     """Aliases over deployments; `completion`/`acompletion` take an alias (or any model name)."""
 
     def __init__(self, deployments: Iterable[Mapping[str, Any] | Deployment] | None = None, *, state: Any = None,
                  **options: Any) -> None:
-        from router.litellm import router_options
-
         if state is not None and not isinstance(state, str):
             self._state: Any = state  # a State object (router.tracking.state)
             state = None
@@ -119,8 +56,7 @@ class Router:
         try:
             self.config = RouterConfig(deployments=list(deployments or []), state=state, **options)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"invalid Router configuration: {problems}") from None
+            raise ConfigError(f"invalid Router configuration: {validation_problems(exc)}") from None
         self._groups: dict[str, list[Deployment]] = {}
         for dep in self.config.deployments:
             self._groups.setdefault(dep.alias, []).append(dep)
@@ -140,8 +76,6 @@ class Router:
     @staticmethod
     def _check(dep: Deployment) -> dict[str, Any]:
         """A deployment that could never answer is an error now, naming it: unknown model, no key, bad params."""
-        from router.resolve import resolve
-
         try:
             params = check(dep.model, [{"role": "user", "content": "-"}], dict(dep.params))
             params.pop("_messages")
@@ -184,8 +118,6 @@ class Router:
     @classmethod
     def from_file(cls, path: str) -> Router:
         """A Router from a YAML or JSON file; `${ENV_VAR}` values are read from the environment."""
-        from router.config import load_config
-
         return cls(**load_config(path))
 
     # -- health ------------------------------------------------------------------------------------
@@ -238,8 +170,6 @@ class Router:
             ranked = dict(zip((d.label for d in deps), latency, strict=True))
             return sorted(deps, key=lambda d: ranked[d.label] or 0.0)
         if strategy == "lowest-cost":
-            from router.estimate import expected_cost
-
             return sorted(deps, key=lambda d: expected_cost(d.model, messages, kwargs))
         return deps
 
@@ -249,8 +179,6 @@ class Router:
     # -- calls -------------------------------------------------------------------------------------
     async def acompletion(self, model: str, messages: Any, *, stream: bool = False, **kwargs: Any) -> Any:
         if model not in self._groups:
-            from router.api import acompletion
-
             self._known_model(model)
             return await acompletion(model, messages, stream=stream, **kwargs)
         kwargs = check(model, messages, {**kwargs, "stream": stream})
@@ -280,8 +208,6 @@ class Router:
 
     def _known_model(self, model: str) -> None:
         """A name that is not an alias must be a model Farebox knows; the error lists this Router's aliases."""
-        from vendors.catalogue import split_model
-
         try:
             split_model(model)
         except ConfigError as exc:
@@ -290,8 +216,6 @@ class Router:
 
     def _estimate(self, alias: str, messages: Any, kwargs: Mapping[str, Any]) -> Decimal:
         """For budgets: the dearest priced deployment of the alias (the one that answers is not known yet)."""
-        from router.estimate import expected_cost
-
         costs = [expected_cost(d.model, messages, {**d.params, **kwargs}) for d in self._groups[alias]]
         return max((c for c in costs if c.is_finite()), default=Decimal(0))
 
@@ -311,7 +235,6 @@ class Router:
             remaining = await self._order(group, messages, kwargs)
             limits = [self._limits[d.label] for d in remaining]
             if tokens < 0 and any(lim is not None and lim.tpm for lim in limits):
-                from router.estimate import prompt_bytes  # the tpm window counts ~bytes/4 + max_tokens
 
                 tokens = prompt_bytes(messages) // 4 + int(kwargs.get("max_tokens") or 0)
             while remaining:
@@ -373,8 +296,6 @@ class Router:
             trace.call, call.trace = call, trace
         await _preflight(call, options)
         if stream:
-            from router.streaming import open_stream
-
             result: Any = await open_stream(call)
         else:
             result = await call.run()
@@ -394,8 +315,6 @@ class Router:
 
     def spend(self, group_by: Iterable[str] = (), since: Any = None, until: Any = None, **options: Any) -> Any:
         """router.spend(...) over the ledger (every call recorded there, not only this Router's)."""
-        from router.tracking.spending import spend
-
         return spend(group_by, since, until, **options)
 
     def flush(self) -> None:
@@ -408,20 +327,15 @@ class Router:
     def completion(self, model: str, messages: Any, *, stream: bool = False, **kwargs: Any) -> Any:
         """The sync form of `acompletion`, safe from any thread."""
         if stream:
-            from router.streaming import SyncStream
-
             return SyncStream(loop.run(self.acompletion(model, messages, stream=True, **kwargs)))
         return tracking.run_sync(lambda: self.acompletion(model, messages, **kwargs))
 
 
 async def _preflight(call: Any, options: Mapping[str, Any]) -> None:
     """ContextWindowExceededError before sending when the prompt cannot fit the model's window."""
-    from router.estimate import prompt_bytes
-
     target = call.target
     if target.catalogue_id is None:
         return
-    import pricing
 
     try:
         window = pricing.price(target.catalogue_id, vendor=target.vendor).context_window

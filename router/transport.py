@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
 
-from vendors.errors import APIConnectionError, APITimeoutError, FareboxError, MalformedResponseError, RedirectError
+from vendors.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConfigError,
+    FareboxError,
+    MalformedResponseError,
+    RedirectError,
+)
 from vendors.secrets import redact_url
 from vendors.wires import sse
 
@@ -31,8 +38,6 @@ def configure(*, connect_timeout: float | None = None, read_timeout: float | Non
                         ("timeout", timeout)):
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                from vendors.errors import ConfigError
-
                 raise ConfigError(f"{name} must be a number of seconds > 0, got {value!r}")
             _limits[name] = float(value)
     sse.set_limits(line=max_line_bytes, event=max_event_bytes)

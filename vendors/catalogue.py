@@ -5,18 +5,18 @@ from __future__ import annotations
 import difflib
 from functools import cache
 
+import pricing
+from vendors.effort import EffortLevels, effort_levels_of, resolve_effort
 from vendors.errors import ConfigError
 from vendors.registry import _registry, get
-from vendors.spec import VendorSpec
+from vendors.spec import VendorSpec, Wire
 
-__all__ = ["find_model", "known_names", "nearest", "split_model", "vision"]
+__all__ = ["effort_levels", "find_model", "known_names", "nearest", "normalize_effort", "split_model", "vision"]
 
 
 @cache
 def _catalogue() -> dict[str, tuple[str, str]]:
     """bare id or alias -> (vendor, canonical id); the first vendor listing a name wins."""
-    import pricing
-
     out: dict[str, tuple[str, str]] = {}
     for row in pricing.models():
         if row.vendor not in _registry():
@@ -30,8 +30,6 @@ def _catalogue() -> dict[str, tuple[str, str]]:
 @cache
 def known_names() -> list[str]:
     """Every "vendor/name" a caller may use: ids and aliases, as the catalogue spells them."""
-    import pricing
-
     return sorted({f"{row.vendor}/{name}" for row in pricing.models() if row.vendor in _registry()
                    for name in (row.id, *(row.aliases or ()))})
 
@@ -81,6 +79,20 @@ def split_model(model: str, *, strict: bool = True) -> tuple[VendorSpec, str]:
     return get(hit[0]), model
 
 
+def effort_levels(model: str, *, wire: Wire | None = None) -> EffortLevels:
+    """The effort levels `model` accepts and its default."""
+    spec, model_id = split_model(model)
+    return effort_levels_of(spec.effort_for(model_id, wire))
+
+
+def normalize_effort(model: str, level: str | None, *, wire: Wire | None = None) -> str | None:
+    """What `level` becomes for `model`: the vendor's own level name ("high" -> "adaptive" on MiniMax-M3)."""
+    spec, model_id = split_model(model)
+    wire = wire or spec.surfaces[0].wire
+    result = resolve_effort(spec.effort_for(model_id, wire), level, wire=wire, vendor=spec.name, model=model_id)
+    return result.level
+
+
 def _unknown(full: str, bare: str, vendor: str | None) -> ConfigError:
     near = nearest(bare) if vendor is None else [n for n in nearest(bare, 6) if n.startswith(vendor + "/")][:3]
     near = near or nearest(bare)
@@ -94,8 +106,6 @@ def _unknown(full: str, bare: str, vendor: str | None) -> ConfigError:
 
 def vision(vendor: str, model_id: str) -> tuple[bool | None, list[str]]:
     """(whether the catalogue says `model_id` takes images, the vendor's models that do); None: not recorded."""
-    import pricing
-
     try:
         takes = pricing.price(model_id, vendor=vendor).vision
     except LookupError:

@@ -44,6 +44,7 @@ def profile_for(vendor: str, model: str, wire: Wire = Wire.OPENAI_CHAT) -> Effor
 
 
 def names() -> list[str]:
+    """The registered vendor names, "compatible" last."""
     return list(_registry())
 
 
@@ -63,7 +64,7 @@ def get(name: str) -> VendorSpec:
 
 
 def detect(base_url: str) -> VendorSpec | None:
-    """The vendor whose hosts this URL's real hostname belongs to, or None."""
+    """The vendor whose hosts this URL's real hostname belongs to, or None (never fooled by paths or user-info)."""
     host = hostname(base_url)
     if host is None:
         return None

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from vendors.secrets import redact_url
+
 
 class Wire(StrEnum):
     """The two request/response formats Farebox speaks."""
@@ -129,7 +131,6 @@ class Attempt(_Model):
     @classmethod
     def _no_keys(cls, value: Any) -> Any:
         # An attempt is kept in records and the ledger: no key in it, nor a URL's user-info.
-        from vendors.secrets import redact_url
 
         return redact_url(value) if isinstance(value, str) and value else value
 

@@ -6,14 +6,14 @@ from typing import Any
 
 from aiohttp import web
 
+from router import tracking
 from router.gateway.errors import GatewayError, from_exception
+from router.gateway.responses import json_response, openai_error
 
 __all__ = ["add_routes"]
 
 
 def add_routes(app: web.Application, gw: Any) -> None:
-    from router.gateway.app import json_response, openai_error
-
     def store() -> Any:
         if gw.guard.store is None:
             raise GatewayError(501, "this gateway has no key store", type="api_error", code="no_key_store")
@@ -75,16 +75,14 @@ def add_routes(app: web.Application, gw: Any) -> None:
     app.router.add_delete("/admin/keys/{key_id}", revoke)
     app.router.add_post("/admin/keys/{key_id}/revoke", revoke)
     app.router.add_get("/metrics", metrics)
-    app.on_startup.append(_attach_metrics)
 
+    async def attach_metrics(_app: web.Application) -> None:
+        try:
+            _registry(gw)
+        except GatewayError:
+            pass  # prometheus-client missing: /metrics says so when asked
 
-async def _attach_metrics(app: web.Application) -> None:
-    from router.gateway.app import GATEWAY_KEY
-
-    try:
-        _registry(app[GATEWAY_KEY])
-    except GatewayError:
-        pass  # prometheus-client missing: /metrics says so when asked
+    app.on_startup.append(attach_metrics)
 
 
 def _registry(gw: Any) -> Any:
@@ -96,9 +94,7 @@ def _registry(gw: Any) -> Any:
     except ImportError:
         raise GatewayError(501, "/metrics needs prometheus-client: pip install 'farebox[gateway]'",
                            type="api_error", code="metrics_unavailable") from None
-    from router.tracking import metrics
-
     registry = CollectorRegistry()
-    metrics.attach(registry)
+    tracking.metrics.attach(registry)
     gw.metrics_registry = registry
     return registry

@@ -11,11 +11,15 @@ from typing import Any
 
 from aiohttp import web
 
-from router.gateway import openai_codec
+from router import tracking
+from router.gateway import admin, messages, openai_codec, spend_api
 from router.gateway.errors import GatewayError, from_exception
 from router.gateway.guard import Guard, Principal
 from router.gateway.relay import relay
+from router.gateway.responses import cost_headers, json_response, openai_error
 from router.gateway.settings import GatewaySettings
+from router.gateway.wiring import make_guard
+from router.tracking import metrics
 
 __all__ = ["Gateway", "build_app"]
 
@@ -59,15 +63,6 @@ class OpenAIStream:
 
     def error(self, err: GatewayError) -> bytes:
         return openai_codec.chunk_bytes(err.sse_payload()) + b"data: [DONE]\n\n"
-
-
-def cost_headers(resp: Any) -> dict[str, str]:
-    cost = resp.cost
-    estimated = bool(resp.usage.estimated or (cost is not None and cost.estimated))
-    return {"x-farebox-cost": openai_codec.cost_text(cost) or "unpriced",
-            "x-farebox-cost-estimated": "true" if estimated else "false",
-            "x-farebox-attempts": str(len(resp.attempts) or 1),
-            "x-farebox-vendor": resp.vendor or ""}
 
 
 class Gateway:
@@ -157,30 +152,10 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
         chunks.append(data)
 
 
-def json_response(data: Any, headers: dict[str, str] | None = None, status: int = 200) -> web.Response:
-    return web.Response(body=json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), status=status,
-                        content_type="application/json", headers=headers)
-
-
-def openai_error(err: GatewayError, exc: BaseException | None = None) -> web.Response:
-    if err.status >= 500 and exc is not None and err.code == "internal_error":
-        log.error("unexpected error in the gateway: %s", type(exc).__name__, exc_info=exc)
-    return closing(err, web.Response(body=err.openai_body(), status=err.status, content_type="application/json",
-                                     headers=err.all_headers()))
-
-
-def closing(err: GatewayError, resp: web.Response) -> web.Response:
-    if err.code in ("request_timeout", "request_too_large"):
-        resp.force_close()  # the rest of that body is not worth reading: drop the connection after the answer
-    return resp
-
-
 def build_app(router: Any, settings: GatewaySettings | None = None, *, guard: Guard | None = None) -> web.Application:
     """The aiohttp application serving `router` (a router.Router)."""
     settings = settings or GatewaySettings()
     if guard is None:
-        from router.gateway.server import make_guard
-
         guard = make_guard(settings)
     gw = Gateway(router, settings, guard)
     # The body limit is enforced by read_json (a 400 naming it); aiohttp's own cap sits just above it.
@@ -190,8 +165,6 @@ def build_app(router: Any, settings: GatewaySettings | None = None, *, guard: Gu
     app.router.add_post("/chat/completions", gw.chat_completions)
     app.router.add_get("/v1/models", gw.models)
     app.router.add_get("/healthz", gw.healthz)
-    from router.gateway import admin, messages, spend_api
-
     app.on_cleanup.append(_cleanup)
     messages.add_routes(app, gw)
     admin.add_routes(app, gw)
@@ -201,16 +174,12 @@ def build_app(router: Any, settings: GatewaySettings | None = None, *, guard: Gu
 
 async def _cleanup(app: web.Application) -> None:
     """Listeners this application added go with it (tests start many gateways in one process)."""
-    from router import tracking
-
     gw = app[GATEWAY_KEY]
     limits = gw.guard.limits
     if limits is not None and hasattr(limits, "record"):
         tracking.remove_listener(limits.record)
     registry = getattr(gw, "metrics_registry", None)
     if registry is not None:
-        from router.tracking import metrics
-
         metrics.attach(registry).detach()
     if gw.guard.store is not None:
         gw.guard.store.close()

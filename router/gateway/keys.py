@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from router.tracking.budgets import parse_period
+from router.tracking.ledger_file import connect, failure
 from vendors.errors import ConfigError
 
 __all__ = ["KEY_PREFIX", "KeyStore", "VirtualKey", "hash_key"]
@@ -93,8 +94,6 @@ class KeyStore:
     """
 
     def __init__(self, path: str | Path, *, ttl_s: float = 2.0) -> None:
-        from router.tracking.ledger_file import connect
-
         self.path = Path(path)
         self.ttl_s = ttl_s
         self._conn = connect(self.path)
@@ -110,8 +109,6 @@ class KeyStore:
             try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
-                from router.tracking.ledger_file import failure
-
                 raise failure(self.path, "key table", exc) from exc
 
     def create(self, *, budget: Any = None, period: Any = "month", models: Any = None, rpm: Any = None,

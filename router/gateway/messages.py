@@ -9,20 +9,17 @@ from aiohttp import web
 from router.gateway import anthropic_codec
 from router.gateway.errors import GatewayError, from_exception
 from router.gateway.relay import relay
+from router.gateway.responses import closing, cost_headers, json_response
 
 __all__ = ["add_routes", "anthropic_error"]
 
 
 def anthropic_error(err: GatewayError, exc: BaseException | None = None) -> web.Response:
-    from router.gateway.app import closing
-
     return closing(err, web.Response(body=err.anthropic_body(), status=err.status, content_type="application/json",
                                      headers=err.all_headers()))
 
 
 def add_routes(app: web.Application, gw: Any) -> None:
-    from router.gateway.app import cost_headers, json_response
-
     async def messages(request: web.Request) -> web.StreamResponse:
         try:
             who = gw.guard.authenticate(request.headers)

@@ -13,71 +13,28 @@ from typing import Any
 
 from aiohttp import web
 
-from router.gateway.guard import Guard
-from router.gateway.keys import KeyStore
+from router.config import read_config
+from router.gateway.app import build_app
 from router.gateway.settings import GatewaySettings, split_config
+from router.gateway.wiring import key_store, make_guard
+from router.routing import Router
+from router.transport import aclose_all
 
-__all__ = ["DEMO_MASTER_KEY", "Running", "demo_router", "load", "make_guard", "run", "running"]
+__all__ = ["DEMO_MASTER_KEY", "Running", "demo_router", "key_store", "load", "make_guard", "run", "running"]
 
 log = logging.getLogger("farebox.gateway")
 
 DEMO_MASTER_KEY = "sk-farebox-demo"
 
 
-def is_pg(ledger: Any) -> bool:
-    return isinstance(ledger, str) and ledger.startswith(("postgresql://", "postgres://"))
-
-
-def key_store(ledger: Any, ttl_s: float = 2.0) -> Any:
-    """The key table in the ledger database: the SQLite file, or PostgreSQL for a postgresql:// ledger."""
-    if is_pg(ledger):
-        from router.gateway.shared import PgKeyStore
-
-        return PgKeyStore(ledger, ttl_s=ttl_s)
-    from router import tracking
-
-    return KeyStore(Path(ledger).expanduser() if ledger else tracking.ledger_path(), ttl_s=ttl_s)
-
-
-def make_guard(settings: GatewaySettings) -> Guard:
-    """Keys live in the ledger database the calls are recorded in; rpm windows in the shared state if any."""
-    from router import tracking
-    from router.gateway.guard import LocalLimits
-
-    options: dict[str, Any] = {}
-    if settings.ledger:
-        options["ledger"] = settings.ledger
-    if settings.ledger_batching:
-        options["batching"] = True
-    if settings.state:
-        options["state"] = settings.state
-    if options:
-        tracking.configure(**options)
-    store = key_store(settings.ledger, settings.key_cache_s)
-    if settings.state:
-        from router.gateway.shared import SharedLimits
-        from router.tracking.state import open_state
-
-        limits: Any = SharedLimits(store, open_state(settings.state), refresh_s=settings.spend_refresh_s)
-    else:
-        limits = LocalLimits(store, refresh_s=settings.spend_refresh_s)
-    tracking.add_listener(limits.record)
-    return Guard(store, settings.master(), limits=limits, open_access=settings.open_access)
-
-
 def load(path: str | os.PathLike[str]) -> tuple[Any, GatewaySettings]:
     """The Router and gateway settings from farebox.yaml (Router keys at the top, `gateway:` for the server)."""
-    from router.config import read_config
-    from router.routing import Router
-
     data, settings = split_config(read_config(path), str(path))
     return Router(**data), settings
 
 
 def demo_router(emulator_url: str) -> Any:
     """Aliases over the emulator: smart (MiniMax, falls back to cheap), cheap (DeepSeek), claude (Anthropic)."""
-    from router.routing import Router
-
     def base(vendor: str, suffix: str) -> str:
         return f"{emulator_url}/{vendor}{suffix}"
 
@@ -120,8 +77,6 @@ class Running:
         if self.runner is not None:
             asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(30)
             self.runner = None
-        from router.transport import aclose_all
-
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(aclose_all(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -133,8 +88,6 @@ class Running:
 def running(router: Any, settings: GatewaySettings | None = None, *, host: str = "127.0.0.1",
             port: int = 0) -> Iterator[Running]:
     """`with running(router, settings) as gw:` — the gateway on a free port until the block ends."""
-    from router.gateway.app import build_app
-
     server = Running(build_app(router, settings), host, port).start()
     try:
         yield server
@@ -145,8 +98,6 @@ def running(router: Any, settings: GatewaySettings | None = None, *, host: str =
 def run(router: Any, settings: GatewaySettings, *, host: str, port: int, reuse_port: bool = False,
         banner: str | None = None) -> None:
     """Serve until interrupted (the CLI's `serve`)."""
-    from router.gateway.app import build_app
-
     app = build_app(router, settings)
     if banner:
         print(banner, flush=True)

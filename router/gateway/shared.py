@@ -12,6 +12,7 @@ from typing import Any
 from router.gateway.guard import LocalLimits
 from router.gateway.keys import KeyStore, VirtualKey
 from router.tracking.budgets import period_start
+from router.tracking.spending import spend
 
 __all__ = ["PgKeyStore", "SharedLimits"]
 
@@ -25,7 +26,7 @@ class PgKeyStore(KeyStore):
     """The key table in the PostgreSQL ledger database (created beside the ledger's own tables)."""
 
     def __init__(self, url: str, *, ttl_s: float = 2.0) -> None:
-        from router.tracking import ledger_pg
+        from router.tracking import ledger_pg  # lazy: only a PostgreSQL ledger loads psycopg
 
         self.url = url
         self.path = ledger_pg.redact(url)  # type: ignore[assignment]  # shown in errors, never the password
@@ -41,8 +42,6 @@ class PgKeyStore(KeyStore):
             return cur.fetchall() if cur.description else []
 
     def spent(self, key_id: str, since: float) -> Decimal:
-        from router.tracking.spending import spend
-
         rows = spend((), since=since, ledger=self.url, where={"tag:key_id": key_id})
         return rows[0].cost if rows else Decimal(0)
 
@@ -56,7 +55,7 @@ class SharedLimits(LocalLimits):
         self.state = state
 
     async def hit(self, key_id: str, rpm: int, now: float) -> float | None:  # type: ignore[override]
-        from router.tracking.state import Limit
+        from router.tracking.state import Limit  # lazy: only a gateway with shared state loads its client
 
         pick = await self.state.pick([f"gateway-key:{key_id}"], [Limit(rpm=rpm)], 0)
         if pick.index is not None:

@@ -14,6 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from router.gateway.errors import GatewayError, from_exception
+from router.gateway.responses import json_response, openai_error
+from router.tracking.spending import spend
 
 __all__ = ["COOKIE", "add_routes", "spend_rows"]
 
@@ -32,8 +34,6 @@ def _headers_with_cookie(request: web.Request) -> Any:
 
 def spend_rows(by: list[str], since: str | None, until: str | None, key_id: str | None) -> dict[str, Any]:
     """The /spend answer: rows with exact cost text, totals, and what was asked."""
-    from router.tracking.spending import spend
-
     where = {"tag:key_id": key_id} if key_id is not None else None
     try:
         rows = spend(by, since=since, until=until, where=where)
@@ -59,8 +59,6 @@ def spend_rows(by: list[str], since: str | None, until: str | None, key_id: str 
 
 
 def add_routes(app: web.Application, gw: Any) -> None:
-    from router.gateway.app import json_response, openai_error
-
     async def spend_api(request: web.Request) -> web.Response:
         try:
             who = gw.guard.authenticate(_headers_with_cookie(request))

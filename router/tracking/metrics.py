@@ -6,6 +6,8 @@ import threading
 from typing import Any
 
 from router import tracking
+from router.tracking import ledger
+from vendors.errors import ConfigError
 
 __all__ = ["LATENCY_BUCKETS", "Metrics", "attach", "serve"]
 
@@ -77,7 +79,6 @@ class _LedgerCollector:
     def collect(self) -> Any:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        from router.tracking import ledger
 
         stats = ledger.stats()
         yield GaugeMetricFamily("farebox_ledger_retry_rows", "Call records kept after a failed ledger commit, "
@@ -96,8 +97,6 @@ def attach(registry: Any = None) -> Metrics:
     try:
         import prometheus_client
     except ImportError as exc:
-        from vendors.errors import ConfigError
-
         raise ConfigError("router.tracking.metrics needs prometheus-client: pip install 'farebox[metrics]'") from exc
     registry = registry if registry is not None else prometheus_client.REGISTRY
     with _lock:

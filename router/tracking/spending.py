@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from router import tracking
 from router.tracking import ledger as ledger_mod
 from router.tracking import rollup
 from router.tracking.budgets import tag_path
@@ -193,8 +194,6 @@ def _url(ledger: Any) -> str | None:
 
 def _path(ledger: str | Path | None) -> Path:
     if ledger is None:
-        from router import tracking
-
         return tracking.ledger_path()
     return Path(ledger).expanduser().absolute()
 

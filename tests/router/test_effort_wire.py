@@ -13,10 +13,6 @@ request at all, while drop_params=True sends the request without any effort key 
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -391,26 +387,3 @@ def test_sonnet_budget_cannot_fit_a_tiny_max_tokens(emu: Emulator) -> None:
     body = received(emu, SONNET)
     assert "thinking" not in body and body["max_tokens"] == 1000
     assert resp.effort["dropped"] is True and "reasoning_effort" in resp.dropped_params
-
-
-# ── CLI ───────────────────────────────────────────────────────────────────────────────────────────
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "router", "effort", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60, check=False)
-
-
-def test_cli_effort_prints_levels_default_and_fragment() -> None:
-    out = run_cli("minimax/MiniMax-M3", "high")
-    assert out.returncode == 0, out.stderr
-    assert "auto|adaptive|disabled" in out.stdout
-    assert re.search(r"\bdefault adaptive\b", out.stdout)
-    found = re.search(r"on the wire: (\{.*?\})(?:;|$)", out.stdout, re.M)
-    assert found, out.stdout
-    assert json.loads(found.group(1)) == {"thinking": {"type": "adaptive"}}
-    assert "reasoning_effort" in out.stdout             # listed as never sent
-
-
-def test_cli_effort_rejects_a_garbage_level_with_the_levels() -> None:
-    out = run_cli("minimax/MiniMax-M3", "turbo")
-    assert out.returncode != 0
-    assert "auto|adaptive|disabled" in out.stderr + out.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from vendors.errors import ConfigError, MalformedResponseError
+
 __all__ = ["SSEParser", "get_limits", "set_limits"]
 
 _MIB = 1024 * 1024
@@ -14,8 +16,6 @@ def set_limits(*, line: int | None = None, event: int | None = None) -> None:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
-            from vendors.errors import ConfigError
-
             raise ConfigError(f"{name} must be a whole number of bytes >= 1024, got {value!r}")
         _limits[i] = value
 
@@ -102,8 +102,6 @@ class SSEParser:
         return events
 
     def _too_long(self, what: str, cap: int, setting: str) -> Exception:
-        from vendors.errors import MalformedResponseError
-
         return MalformedResponseError(f"an event-stream {what} is longer than {cap} bytes ({setting}); "
                                       "the stream was not read further", vendor=self._vendor, model=self._model)
 

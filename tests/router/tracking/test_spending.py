@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -135,34 +129,3 @@ def test_unknown_group_or_time_is_a_clear_error(ledger: Path) -> None:
     ("2026-11-01T06:30+02:00", datetime(2026, 11, 1, 4, 30, tzinfo=UTC)), ("now", FIXED)])
 def test_parse_time(text: str, expected: datetime) -> None:
     assert parse_time(text, now=FIXED) == expected.timestamp()
-
-
-def run_cli(path: Path, *args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "router", "spend", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "FAREBOX_LEDGER": str(path)}, timeout=30)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def test_cli_spend_by_model_in_json_csv_and_table(ledger: Path) -> None:
-    records = seed(ledger)
-    expected = {m: sum((r.cost.total for r in records if r.model == m and r.cost), Decimal(0))
-                for m in ("gpt-4o-mini", "deepseek-v4-flash")}
-    data = json.loads(run_cli(ledger, "--by", "model", "--since", "7d", "--format", "json"))
-    assert {d["model"]: Decimal(d["cost"]) for d in data} == expected
-    assert {d["model"]: d["calls"] for d in data} == {"gpt-4o-mini": 3, "deepseek-v4-flash": 2}
-
-    rows = list(csv.DictReader(io.StringIO(run_cli(ledger, "--by", "model,tag:team", "--format", "csv"))))
-    assert {(r["model"], r["tag:team"]) for r in rows} == {("gpt-4o-mini", "ml"), ("gpt-4o-mini", "web"),
-                                                          ("deepseek-v4-flash", "ml"), ("deepseek-v4-flash", "web")}
-    assert sum(Decimal(r["cost"]) for r in rows) == sum(expected.values())
-
-    table = run_cli(ledger, "--by", "model")
-    lines = table.splitlines()
-    assert lines[0].split()[:3] == ["model", "calls", "failures"] and lines[-1].split()[:3] == ["total", "5", "1"]
-    assert KEY not in table
-
-
-def test_cli_spend_without_a_ledger_says_so(tmp_path: Path) -> None:
-    out = run_cli(tmp_path / "missing.sqlite", "--since", "7d")
-    assert "no calls recorded" in out and not (tmp_path / "missing.sqlite").exists()
