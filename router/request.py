@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+import pricing
 from router.resolve import Target
 from vendors.catalogue import vision
 from vendors.effort import resolve_effort
@@ -129,7 +130,6 @@ def _max_output(target: Target) -> int | None:
     """The model's maximum output tokens from the catalogue (None when unknown)."""
     if target.catalogue_id is None:
         return None
-    import pricing
 
     try:
         return pricing.price(target.catalogue_id, vendor=target.vendor).max_output

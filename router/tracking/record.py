@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from vendors.secrets import redact_url
+
 __all__ = ["CallRecord", "Listener", "Mode"]
 
 Mode = Literal["strict", "best-effort", "off"]
@@ -77,7 +79,6 @@ class CallRecord:
 
     def __post_init__(self) -> None:
         # Records reach the ledger, metric labels and spend output: a key given by mistake as a name is not kept.
-        from vendors.secrets import redact_url
 
         self.model = redact_url(self.model) if self.model else self.model
         if self.alias:
