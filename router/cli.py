@@ -214,7 +214,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from router.tracking.doctor import diagnose
+    from router.tracking.doctor import diagnose  # lazy: the doctor loads every backend client it checks
 
     report = diagnose(state=args.state, ledger=args.ledger)
     if args.json:
