@@ -111,7 +111,7 @@ class Call:
         except BaseException as exc:
             self.record(started, status, exc)
             raise
-        resp.cost = costing.cost_for(t, resp.usage, self.req)
+        resp.cost = costing.cost_for(t, resp.usage, self.req, service_tier=getattr(resp, "service_tier", None))
         self.record(started, status, None, resp.cost)
         return resp
 

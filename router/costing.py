@@ -17,18 +17,25 @@ log = logging.getLogger("farebox")
 _warned: set[tuple[str, str]] = set()
 
 
-def cost_for(target: Target, usage: Usage | None, req: ChatRequest | None = None, *, at: datetime | None = None
-             ) -> Any:
+_TIERS = frozenset({"batch", "flex", "priority"})  # priced service tiers; "auto", "default" bill as standard
+
+
+def cost_for(target: Target, usage: Usage | None, req: ChatRequest | None = None, *, at: datetime | None = None,
+             service_tier: str | None = None) -> Any:
     """pricing.Cost for this usage at this target, or None (with one warning) when there is no price.
 
     Priced at `at`, else when the request was sent (req.sent_at), so a reply that crosses into another
-    price window costs what the vendor bills for the request's time."""
+    price window costs what the vendor bills for the request's time. The service tier is the one the reply
+    says it used (OpenAI's `service_tier`), else the one asked for; a tier the row does not price is unpriced."""
     if usage is None:
         return None
     model = target.catalogue_id or target.model
     try:
         when = at or (req.sent_at if req is not None else None) or datetime.now(UTC)
-        return pricing.cost(model, usage, vendor=target.vendor, at=when,
+        asked = service_tier or (req.params.get("service_tier") or req.extra_body.get("service_tier")
+                                 if req is not None else None)
+        tier = asked if asked in _TIERS else None
+        return pricing.cost(model, usage, vendor=target.vendor, at=when, service_tier=tier,
                             billing="plan" if target.key_kind == "plan" else "metered")
     except LookupError:
         key = (target.vendor, model)

@@ -205,3 +205,14 @@ def test_cost_says_where_its_rates_came_from():
     assert cost.checked == date(2026, 12, 1) and cost.window == "peak" and cost.tier_above_tokens is None
     m3 = pricing.cost("MiniMax-M3", {"prompt_tokens": 1})
     assert m3.third_party and m3.source.startswith("https://dev.to/")
+
+
+def test_readme_pricing_example_is_what_the_table_computes():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    cost = pricing.cost("deepseek/deepseek-v4-pro", MIX, at="2026-11-30T02:00Z")
+    assert (cost.window, cost.tier_above_tokens, cost.service_tier) == ("peak", None, None)
+    for shown in (f'"{cost.window}"', cost.source, f"date({cost.checked:%Y}, {cost.checked.month}, {cost.checked.day})",
+                  f'Decimal("{cost.total.normalize()}")', cost.display(), "$1.32/M", "$0.044/M", "$3.96/M"):
+        assert shown in readme, shown

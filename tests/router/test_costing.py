@@ -459,3 +459,15 @@ def test_anthropic_one_hour_cache_writes_are_read_and_billed_at_twice_input(emu:
     fresh = resp.usage.prompt_tokens - 2 - 8
     assert resp.cost.total == (per_million(fresh, "3.00") + per_million(2, "0.30") + resp.cost.cache_write
                                + per_million(resp.usage.completion_tokens, "15.00"))
+
+
+# ── service tiers ───────────────────────────────────────────────────────────────────────────────────
+def test_a_service_tier_asked_for_is_priced_at_its_rates(emu: Emulator) -> None:
+    pin = Pin("openai", "openai/gpt-5.5", "openai", "5.00", "30.00", "0.50")
+    standard = call(emu, pin)
+    flex = call(emu, pin, extra_body={"service_tier": "flex"})   # (OpenAI's caps do not list service_tier yet)
+    assert emu.last_request("openai").body["service_tier"] == "flex"
+    assert (standard.cost.service_tier, flex.cost.service_tier) == (None, "flex")
+    usage = flex.usage
+    assert flex.cost.total == per_million(usage.prompt_tokens, "2.50") + per_million(usage.completion_tokens, "15.00")
+    assert standard.cost.total == 2 * flex.cost.total
