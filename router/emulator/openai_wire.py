@@ -23,6 +23,19 @@ class Ctx:
     fingerprint: str | None = None
     request_id: str = ""
     usage_in_choice: bool = False  # Moonshot: usage inside choices[0] of the finish chunk (§4, Errata)
+    choices: int = 1  # n answers (moonshot honours n): identical choices, usage per choice in the choice
+
+
+def usage_of(ctx: Ctx, plan: Plan, choices: int | None = None) -> dict[str, Any]:
+    """The request's usage for `choices` answers (default all): the prompt once, each completion added."""
+    out = usage(ctx.profile, plan)
+    k = ctx.choices if choices is None else choices
+    if k != 1:
+        out["completion_tokens"] = plan.completion_tokens * k
+        out["total_tokens"] = plan.prompt_tokens + out["completion_tokens"]
+        if "completion_tokens_details" in out:
+            out["completion_tokens_details"] = {"reasoning_tokens": plan.reasoning_tokens * k}
+    return out
 
 
 def usage(profile: str, plan: Plan) -> dict[str, Any]:
@@ -70,8 +83,9 @@ def completion_body(ctx: Ctx, plan: Plan) -> dict[str, Any]:
         "object": "chat.completion",
         "created": created(plan.n),
         "model": plan.model,
-        "choices": [{"index": 0, "message": message(ctx, plan), "logprobs": None, "finish_reason": plan.finish}],
-        "usage": usage(ctx.profile, plan),
+        "choices": [{"index": i, "message": message(ctx, plan), "logprobs": None, "finish_reason": plan.finish}
+                    for i in range(ctx.choices)],
+        "usage": usage_of(ctx, plan),
     }
     if ctx.fingerprint:
         body["system_fingerprint"] = ctx.fingerprint
@@ -99,10 +113,12 @@ class ChunkMaker:
         }
         if self.ctx.fingerprint:
             obj["system_fingerprint"] = self.ctx.fingerprint
-        obj["choices"] = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+        obj["choices"] = [{"index": i, "delta": delta, "logprobs": None, "finish_reason": finish}
+                          for i in range(self.ctx.choices)]
         if finish is not None and self.ctx.usage_in_choice:
-            # platform.moonshot.cn streaming guide: the last chunk carries usage inside the choice.
-            obj["choices"][0]["usage"] = usage(self.ctx.profile, self.plan)
+            # platform.moonshot.cn streaming guide: the last chunk carries usage inside each choice.
+            for choice in obj["choices"]:
+                choice["usage"] = usage_of(self.ctx, self.plan, 1)
         if self.ctx.include_usage:
             obj["usage"] = None  # OpenAI/DeepSeek: null on every chunk but the usage chunk (§2.4)
         return Event.json(obj, final=final)
@@ -114,7 +130,7 @@ class ChunkMaker:
             "created": created(self.plan.n),
             "model": self.plan.model,
             "choices": [],
-            "usage": usage(self.ctx.profile, self.plan),
+            "usage": usage_of(self.ctx, self.plan),
         }
         return Event.json(obj, final=True)
 

@@ -147,6 +147,7 @@ def _wire(state: State, call: Call, plan: Plan, opts: dict[str, Any], stream: bo
         fingerprint=f"fp_{d[32:42]}" if call.profile.fingerprint else None,
         request_id=d[:20],
         usage_in_choice=opts["usage_in_choice"],
+        choices=_choices(call),
     )
     if stream:
         return list(openai_wire.stream_events(octx, plan))
@@ -154,6 +155,14 @@ def _wire(state: State, call: Call, plan: Plan, opts: dict[str, Any], stream: bo
     if opts["reply_usage"] == "omit":
         del reply["usage"]  # some OpenAI-compatible servers and proxies send none
     return reply
+
+
+def _choices(call: Call) -> int:
+    """How many choices to answer: n, on Moonshot (1..5, platform.moonshot.ai chat API); one elsewhere."""
+    n = call.body.get("n") if isinstance(call.body, dict) else None
+    if call.profile.name == "moonshot" and type(n) is int and 1 <= n <= 5:
+        return n
+    return 1
 
 
 def _fault_error(call: Call, fault: Fault, rid: str, headers: dict[str, str]) -> web.Response:

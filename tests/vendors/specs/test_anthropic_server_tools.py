@@ -264,3 +264,15 @@ async def test_code_execution_container_is_exposed(twins: tuple[Emulator, Emulat
     assert ours.last_request().body["container"] == container["id"]
     plain, _ = await farebox(ours, stream=stream, tools=[SEARCH])
     assert plain.message.container is None
+
+
+async def test_twins_serve_the_same_bytes(twins: tuple[Emulator, Emulator], session: Any) -> None:
+    # What makes the SDK comparisons above fair: both parsers read one byte stream, served twice.
+    body = {"model": MODEL, "max_tokens": 64, "messages": HI, "stream": True, "tools": [SEARCH, CODE],
+            "mcp_servers": MCP}
+    headers = {"x-api-key": KEY, "anthropic-version": "2023-06-01", "anthropic-beta": "mcp-client-2025-11-20"}
+    raw = []
+    for emu in twins:
+        async with session.post(emu.base_url("anthropic") + "/v1/messages", json=body, headers=headers) as r:
+            raw.append(await r.read())
+    assert raw[0] == raw[1] and b"server_tool_use" in raw[0] and b"mcp_tool_result" in raw[0]

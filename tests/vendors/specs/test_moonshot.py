@@ -200,3 +200,20 @@ def test_per_choice_usage_counts_the_prompt_once() -> None:
     assert decoder.feed("", finish(0, 13))[0].usage.total_tokens == 32
     last = decoder.feed("", finish(1, 7))[0].usage
     assert (last.prompt_tokens, last.completion_tokens, last.total_tokens) == (19, 20, 39)
+
+
+def test_n_choices_stream_usage_per_choice_is_summed_once(emu: Emulator) -> None:
+    plain = call(emu, model="kimi-k2.6", n=2)
+    assert [c.index for c in plain.choices] == [0, 1]
+    one = call(emu, model="kimi-k2.6").usage
+    assert plain.usage.completion_tokens == 2 * one.completion_tokens and plain.usage.prompt_tokens == one.prompt_tokens
+    raw = _raw_stream(emu, n=2, stream_options={"include_usage": False})
+    finish = raw[-1]["choices"]
+    assert [c["usage"]["completion_tokens"] for c in finish] == [one.completion_tokens] * 2
+    for options in ({"include_usage": False}, {"include_usage": True}):
+        s = call(emu, model="kimi-k2.6", n=2, stream=True, stream_options=options)
+        list(s)
+        usage = s.response.usage
+        assert (usage.prompt_tokens, usage.completion_tokens, usage.estimated) == (
+            plain.usage.prompt_tokens, plain.usage.completion_tokens, False)
+        assert [c.index for c in s.response.choices] == [0, 1]
