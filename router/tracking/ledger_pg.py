@@ -53,7 +53,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 ROWS_PER_STATEMENT = 500
 _ROW = "(" + ", ".join(f"%s{_CAST.get(c, '')}" for c in COLUMNS) + ")"
-_ROLLUP = rollup.maintain("pg", "c.id = ANY(%s)")
+# One statement per batch (one round trip): the rows really inserted (RETURNING) feed the four rollup upserts.
+_ROLLUP_CTES = ", ".join(f"r{i} AS ({statement})" for i, statement in enumerate(rollup.maintain("pg", source="ins")))
 _RETRY_S = 1.0  # while the database is away, a reconnect is tried at most this often
 
 
@@ -119,13 +120,10 @@ def insert(conn: Any, rows: list[tuple[Any, ...]]) -> int:
             with conn.transaction():
                 for i in range(0, len(rows), ROWS_PER_STATEMENT):
                     chunk = rows[i:i + ROWS_PER_STATEMENT]
-                    sql = (f"INSERT INTO calls ({', '.join(COLUMNS)}) VALUES {', '.join([_ROW] * len(chunk))} "
-                           "ON CONFLICT (record_id) DO NOTHING RETURNING id")
-                    ids = [r[0] for r in conn.execute(sql, [v for row in chunk for v in row]).fetchall()]
-                    added += len(ids)
-                    if ids:
-                        for statement in _ROLLUP:
-                            conn.execute(statement, [ids])
+                    sql = (f"WITH ins AS (INSERT INTO calls ({', '.join(COLUMNS)}) VALUES "
+                           f"{', '.join([_ROW] * len(chunk))} ON CONFLICT (record_id) DO NOTHING RETURNING *), "
+                           f"{_ROLLUP_CTES} SELECT count(*) FROM ins")
+                    added += conn.execute(sql, [v for row in chunk for v in row]).fetchone()[0]
             return added
         except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
             if attempt == 4:

@@ -65,8 +65,9 @@ def _upsert(table: str, dialect: str) -> str:
     return f" ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {sets}"
 
 
-def maintain(dialect: str, where: str = "true") -> list[str]:
-    """INSERT ... SELECT statements adding the calls `where` selects (alias c) to both rollup tables."""
+def maintain(dialect: str, where: str = "true", source: str = "calls") -> list[str]:
+    """INSERT ... SELECT statements adding the calls `where` selects (alias c) from `source` (the calls table,
+    or on PostgreSQL the name of a CTE of rows just inserted) to both rollup tables."""
     money = ["cost_pico", "inexact"] if dialect == "sqlite" else ["cost"]
     cols = ", ".join(["bucket", *DIMS, "tag_key", "tag_value", *MEASURES, *money])
     src = "c."
@@ -83,8 +84,8 @@ def maintain(dialect: str, where: str = "true") -> list[str]:
             tagged = f"SELECT {keys}, t.key, CAST(t.value AS TEXT), {sums} FROM calls c, json_each(c.tags) t " \
                      f"WHERE ({where}) AND c.tags IS NOT NULL AND t.value IS NOT NULL GROUP BY {group}"
         else:
-            plain = f"SELECT {keys}, '', '', {sums} FROM calls c WHERE {where} GROUP BY {group}"
-            tagged = f"SELECT {keys}, t.key, t.value, {sums} FROM calls c CROSS JOIN LATERAL jsonb_each_text(" \
+            plain = f"SELECT {keys}, '', '', {sums} FROM {source} c WHERE {where} GROUP BY {group}"
+            tagged = f"SELECT {keys}, t.key, t.value, {sums} FROM {source} c CROSS JOIN LATERAL jsonb_each_text(" \
                      f"CASE WHEN jsonb_typeof(c.tags) = 'object' THEN c.tags END) t " \
                      f"WHERE ({where}) AND t.value IS NOT NULL GROUP BY {group}"
         for select in (plain, tagged):
