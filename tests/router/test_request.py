@@ -15,8 +15,10 @@ from vendors import errors as e
 from vendors.registry import all_specs
 
 KEY = "sk-api-caps-0123456789abcdef"
-MODELS = {"openai": "gpt-5.1", "anthropic": "claude-sonnet-4-6", "minimax": "MiniMax-M3",
-          "deepseek": "deepseek-v4-flash", "moonshot": "kimi-k2.6", "zhipu": "glm-5.2", "compatible": "local-model"}
+# Every registered vendor, at a model of its catalogue (these ones where the choice matters).
+_PREFERRED = {"openai": "gpt-5.1", "anthropic": "claude-sonnet-4-6", "minimax": "MiniMax-M3",
+              "deepseek": "deepseek-v4-flash", "moonshot": "kimi-k2.6", "zhipu": "glm-5.2", "compatible": "local-model"}
+MODELS = {spec.name: _PREFERRED.get(spec.name) or vendors.models(spec.name)[0].id for spec in all_specs()}
 HI = [{"role": "user", "content": "hi"}]
 # A value each OpenAI parameter could really take.
 VALUES: dict[str, Any] = {
