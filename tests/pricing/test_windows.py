@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pricing
 from pricing import PricingError, UnknownModelPrice
@@ -216,3 +218,25 @@ def test_readme_pricing_example_is_what_the_table_computes():
     for shown in (f'"{cost.window}"', cost.source, f"date({cost.checked:%Y}, {cost.checked.month}, {cost.checked.day})",
                   f'Decimal("{cost.total.normalize()}")', cost.display(), "$1.32/M", "$0.044/M", "$3.96/M"):
         assert shown in readme, shown
+
+
+# An independent reading of DeepSeek's rule, in Beijing time with the standard library's zone database.
+_CN_2026 = {date(2026, m, d) for m, first, last in ((1, 1, 3), (2, 15, 23), (4, 4, 6), (5, 1, 5), (6, 19, 21),
+                                                    (9, 25, 27), (10, 1, 7)) for d in range(first, last + 1)}
+
+
+def _deepseek_peak(at: datetime) -> bool:
+    from zoneinfo import ZoneInfo
+
+    local = at.astimezone(ZoneInfo("Asia/Shanghai"))
+    in_hours = 9 <= local.hour < 12 or 14 <= local.hour < 18
+    return in_hours and local.isoweekday() <= 5 and local.date() not in _CN_2026
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.datetimes(min_value=datetime(2026, 8, 23), max_value=datetime(2026, 12, 31, 23, 59, 59)))
+def test_deepseek_window_matches_an_independent_reading_of_the_rule(naive: datetime):
+    at_ = naive.replace(tzinfo=UTC)
+    cost = pricing.cost("deepseek-v4-pro", {"prompt_tokens": 1_000_000}, at=at_)
+    assert cost.window == ("peak" if _deepseek_peak(at_) else "off-peak"), at_
+    assert cost.total == (D("1.32") if cost.window == "peak" else D("0.66"))
