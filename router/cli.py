@@ -25,7 +25,8 @@ __all__ = ["main"]
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
-    kwargs: dict[str, Any] = {"base_url": args.base_url, "region": args.region, "reasoning_effort": args.effort}
+    kwargs: dict[str, Any] = {"base_url": args.base_url, "region": args.region, "reasoning_effort": args.effort,
+                              "api_key": args.api_key}
     if args.max_tokens:
         kwargs["max_tokens"] = args.max_tokens
     messages = [{"role": "user", "content": args.prompt}]
@@ -50,15 +51,16 @@ def cmd_complete(args: argparse.Namespace) -> int:
 
 
 def _print_footer(resp: Any) -> None:
+    """The usage and cost line, on stderr: stdout carries only the answer (pipe it)."""
     usage, cost = resp.usage, resp.cost
     est = " (estimated)" if usage.estimated else ""
     print(f"-- {resp.vendor}/{resp.model}: {usage.prompt_tokens} in / {usage.completion_tokens} out{est}, "
           f"cost {money(cost.total if cost is not None else None)}"
-          f"{' (plan quota)' if cost is not None and cost.billing == 'plan' else ''}")
+          f"{' (plan quota)' if cost is not None and cost.billing == 'plan' else ''}", file=sys.stderr)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    names = [args.vendor] if args.vendor else [n for n in vendors.names() if n != "compatible"]
+    names = [vendors.get(args.vendor).name] if args.vendor else [n for n in vendors.names() if n != "compatible"]
     print(f"{'model':<42} {'context':>10} {'max out':>9} {'in $/M':>9} {'out $/M':>9} {'cached $/M':>11}")
     for name in names:
         for info in vendors.models(name):
@@ -134,13 +136,14 @@ def cmd_effort(args: argparse.Namespace) -> int:
     spec, model_id = split_model(args.model)
     wire = spec.surfaces[0].wire
     profile = spec.effort_for(model_id, wire)
+    # Resolved before anything is printed, so a bad LEVEL prints only the error line.
+    result = None if args.level is None else resolve_effort(profile, args.level, wire=wire, vendor=spec.name,
+                                                            model=model_id)
     if profile is None:
         print(f"{spec.name}/{model_id}: reasoning effort is not configurable")
     else:
         print(f"{spec.name}/{model_id}: levels {'|'.join(profile.levels)}; default {profile.default}")
-    if args.level is not None:
-        result = resolve_effort(profile, args.level, wire=wire, vendor=spec.name, model=model_id,
-                                max_tokens=spec.default_max_tokens)
+    if result is not None:
         sent = json.dumps(dict(result.body), ensure_ascii=False)
         print(f"{args.level!r} -> level {result.level!r}; on the wire: {sent}"
               + (f"; never sent: {', '.join(sorted(result.remove))}" if result.remove else ""))
@@ -181,10 +184,14 @@ def cmd_spend(args: argparse.Namespace) -> int:
               "unpriced_prompt_tokens", "unpriced_completion_tokens")
     total = {name: sum(d[name] for d in data) for name in summed}
     cells = [[_spend_cell(d, name) for name in shown] for d in data]
-    cells.append(["total" if i == 0 else "" for i in range(len(group_by))]
-                 + [_spend_cell(total, n) for n in shown[len(group_by):]])
+    if not group_by:  # one ungrouped row: it is the total, so say so instead of printing it twice
+        shown.insert(0, "")
+        cells = [["total", *cells[0]]]
+    elif len(cells) > 1:
+        cells.append(["total" if i == 0 else "" for i in range(len(group_by))]
+                     + [_spend_cell(total, n) for n in shown[len(group_by):]])
     widths = [max(len(name), *(len(row[i]) for row in cells)) for i, name in enumerate(shown)]
-    numeric = [name not in group_by for name in shown]
+    numeric = [name not in group_by and name != "" for name in shown]
     print("  ".join(n.rjust(w) if r else n.ljust(w) for n, w, r in zip(shown, widths, numeric, strict=True)))
     for row in cells:
         print("  ".join(c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, numeric, strict=True)))
@@ -326,40 +333,77 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one line (`error: ...`), exit status 2."""
+
+    def error(self, message: str) -> Any:
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 0 (any free port) to 65535")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="farebox",
-                                     description="Route LLM calls across vendors; know each call's cost.")
+    from router import __version__
+
+    parser = _Parser(prog="farebox", description="Route LLM calls across vendors; know each call's cost.")
+    parser.add_argument("--version", action="version", version=f"farebox {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="offline: emulator + a routed call with a fallback, answer and cost")
     p = sub.add_parser("complete", help="a real call (needs the vendor's key)")
-    p.add_argument("-m", "--model", required=True)
-    p.add_argument("prompt")
-    p.add_argument("--stream", action="store_true")
+    p.add_argument("-m", "--model", required=True, help="vendor/model, e.g. deepseek/deepseek-chat")
+    p.add_argument("prompt", help="the user message")
+    p.add_argument("--stream", action="store_true", help="print the answer as it arrives")
     p.add_argument("--effort", default=None, help="reasoning effort (see `effort MODEL`)")
-    p.add_argument("--base-url", default=None)
-    p.add_argument("--region", default=None, choices=["global", "cn"])
-    p.add_argument("--max-tokens", type=int, default=None)
-    p.add_argument("--json", action="store_true", help="print the whole Response as JSON")
+    p.add_argument("--base-url", "--api-base", dest="base_url", default=None,
+                   help="the server's address (a proxy, a local vLLM or Ollama); its host picks the vendor's quirks")
+    p.add_argument("--api-key", default=None, help="the key (default: the vendor's environment variable)")
+    p.add_argument("--region", default=None, choices=["global", "cn"], help="for vendors with regional endpoints")
+    p.add_argument("--max-tokens", type=_positive, default=None, help="cap on output tokens")
+    p.add_argument("--json", action="store_true",
+                   help="print the whole Response as JSON (on stdout, cost included) instead of answer + cost line")
     p = sub.add_parser("models", help="known models with context window and prices")
-    p.add_argument("vendor", nargs="?")
+    p.add_argument("vendor", nargs="?", help="only this vendor's models")
     p = sub.add_parser("price", help="a model's price row and the cost of a token count")
-    p.add_argument("model")
-    for flag in ("input", "output", "cached", "cache-write", "cache-write-1h", "reasoning"):
-        p.add_argument(f"--{flag}", type=int, default=0, metavar="N")
+    p.add_argument("model", help="vendor/model or a known model name")
+    for flag, what in (("input", "prompt tokens, cache reads and writes included"), ("output", "output tokens, "
+                       "reasoning included"), ("cached", "prompt tokens read from the cache"),
+                       ("cache-write", "prompt tokens written to the cache"),
+                       ("cache-write-1h", "of those, written with a 1-hour lifetime"),
+                       ("reasoning", "of the output tokens, those spent thinking")):
+        p.add_argument(f"--{flag}", type=int, default=0, metavar="N", help=what)
     p.add_argument("--at", type=_instant, default=None, help="price a request sent then (ISO, UTC), e.g. "
                                                               "2026-08-01T12:00Z; default now")
     p.add_argument("--service-tier", default=None, help="batch, flex or priority, where the row prices it")
     p.add_argument("--json", action="store_true", help="the row and the exact cost as JSON")
     p = sub.add_parser("effort", help="a model's effort levels and what LEVEL becomes on the wire")
-    p.add_argument("model")
-    p.add_argument("level", nargs="?")
+    p.add_argument("model", help="vendor/model or a known model name")
+    p.add_argument("level", nargs="?", help="a reasoning_effort word: auto, none, low, medium, high, max, ...")
     p = sub.add_parser("spend", help="spend from the cost ledger, grouped (FAREBOX_LEDGER or --ledger)")
     p.add_argument("--by", action="append", metavar="KEY",
                    help="group by day, hour, month, vendor, model, alias, deployment, status, error, billing or "
                         "tag:KEY; repeat or comma-separate")
     p.add_argument("--since", default=None, help="7d, 24h, 30m, 2w, today, or an ISO date/datetime (UTC)")
     p.add_argument("--until", default=None, help="same forms; the end is excluded")
-    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output format")
     p.add_argument("--ledger", default=None, help="ledger file (default: $FAREBOX_LEDGER, else "
                                                   "~/.local/share/farebox/ledger.sqlite)")
     p = sub.add_parser("doctor", help="what each backend is doing: state, ledger, spool")
@@ -367,28 +411,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ledger", default=None, help="a ledger file or postgresql:// URL (default: $FAREBOX_LEDGER)")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("emulator", help="run the vendor emulator for your own tests")
-    p.add_argument("--port", type=int, default=4010)
+    p.add_argument("--port", type=_port, default=4010, help="port on 127.0.0.1 (0: any free port)")
     p = sub.add_parser("serve", help="the OpenAI/Anthropic-compatible gateway (--demo: against the emulator)")
     p.add_argument("--config", default=None, help="farebox.yaml: Router deployments and a gateway: section")
     p.add_argument("--demo", action="store_true", help="serve demo aliases over the built-in vendor emulator")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=4000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=_port, default=4000, help="port to listen on")
     p.add_argument("--workers", type=int, default=1, help="processes sharing the port (SO_REUSEPORT)")
     p.add_argument("--ledger", default=None, help="ledger file (default: gateway.ledger, else $FAREBOX_LEDGER)")
     p = sub.add_parser("keys", help="the gateway's virtual keys (create, list, revoke)")
     keys = p.add_subparsers(dest="action", required=True)
     for name in ("create", "list", "revoke"):
-        k = keys.add_parser(name)
+        k = keys.add_parser(name, help={"create": "a new virtual key (shown once)", "list": "the keys and their use",
+                                        "revoke": "stop a key working"}[name])
         k.add_argument("--ledger", default=None, help="ledger file or postgresql:// URL (default: $FAREBOX_LEDGER)")
         k.add_argument("--config", default=None, help="read gateway.ledger from this farebox.yaml")
-        k.add_argument("--json", action="store_true")
+        k.add_argument("--json", action="store_true", help="JSON output")
         if name == "create":
             k.add_argument("--budget", default=None, help="USD per period")
             k.add_argument("--period", default="month", help="day or month")
             k.add_argument("--models", default=None, help="comma-separated aliases the key may use")
             k.add_argument("--rpm", type=int, default=None, help="requests per minute")
             k.add_argument("--tag", action="append", metavar="KEY=VALUE", help="recorded with every call")
-            k.add_argument("--name", default=None)
+            k.add_argument("--name", default=None, help="a label for the key")
         elif name == "revoke":
             k.add_argument("key_id", help="the key's id (or its shown prefix)")
     return parser
@@ -404,8 +449,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FareboxError as exc:
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    except LookupError as exc:
+    except (LookupError, ValueError) as exc:
         print(f"error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a port in use, an unreadable file
+        print(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

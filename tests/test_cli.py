@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -11,8 +12,13 @@ import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from pricing.cost import money
+from router import cli
+from router.emulator import Emulator
 from tests.conftest import KEY
 from tests.router.tracking.test_spending import seed
 
@@ -106,3 +112,116 @@ def test_demo_routes_with_a_fallback_prints_answers_and_costs_and_leaves_no_ledg
     assert "deepseek/deepseek-v4-flash: 1 call(s), 0 failed, 1 fallback(s)" in out
     assert not (tmp_path / "data").exists() and not (tmp_path / ".local").exists()  # the user's ledger is untouched
     assert "sk-api-demo-minimax-key" not in out + done.stderr
+
+
+# -- issue 12: one error line, help on every option, stdout vs stderr (in-process via cli.main) ------------
+
+
+
+
+def run(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:  # argparse's own exits (--version, usage errors)
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("argv", [
+    ["price", "openai/gpt-4o-mini", "--input", "-5"],
+    ["price", "openai/gpt-4o-mini", "--output", "5", "--reasoning", "10"],
+    ["price", "openai/gpt-4o-mini", "--input", "5", "--cached", "10"],
+    ["price", "openai/gpt-4o-mini", "--input", "five"],
+    ["price", "nosuch/model", "--input", "1"],
+    ["emulator", "--port", "99999"],
+    ["models", "nosuch"],
+    ["effort", "openai/gpt-5.1", "hotter"],
+    ["complete", "-m", "openai/gpt-5.1", "hi", "--max-tokens", "0"],
+    ["complete", "-m", "nosuch/model", "hi"],
+    ["spend", "--since", "yesterday-ish"],
+    ["nosuchcommand"],
+])
+def test_one_error_line_never_a_traceback(capsys: Any, argv: list[str]) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""  # `models nosuch` prints only the error, no table header
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), err
+    assert "Traceback" not in err
+
+
+def test_version(capsys: Any) -> None:
+    import router
+
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"farebox {router.__version__}"
+
+
+def _actions(parser: argparse.ArgumentParser, where: str = "farebox") -> list[tuple[str, argparse.Action]]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += _actions(sub, f"{where} {name}")
+        elif not isinstance(action, argparse._HelpAction):
+            found.append((where, action))
+    return found
+
+
+def test_every_option_has_help() -> None:
+    missing = [f"{where} {a.option_strings or a.dest}" for where, a in _actions(cli.build_parser()) if not a.help]
+    assert missing == []
+
+
+def test_complete_answer_on_stdout_cost_on_stderr(capsys: Any, emu: Emulator) -> None:
+    code, out, err = run(capsys, "complete", "-m", "openai/gpt-5.1", "--api-key", KEY, "--api-base",
+                         emu.base_url("openai"), "Hi")
+    assert code == 0
+    assert out == "Hello from the openai emulator (gpt-5.1). You said: Hi\n"
+    assert err.startswith("-- openai/gpt-5.1:") and "cost $" in err
+    assert emu.last_request().key_fingerprint is not None and KEY not in out + err
+
+
+def test_complete_stream_and_json(capsys: Any, emu: Emulator) -> None:
+    code, out, err = run(capsys, "complete", "-m", "openai/gpt-5.1", "--api-key", KEY, "--base-url",
+                         emu.base_url("openai"), "--stream", "Hi")
+    assert code == 0 and out.endswith("You said: Hi\n") and "cost" in err
+    code, out, err = run(capsys, "complete", "-m", "openai/gpt-5.1", "--api-key", KEY, "--base-url",
+                         emu.base_url("openai"), "--json", "Hi")
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert data["choices"][0]["message"]["content"].endswith("You said: Hi") and data["cost"]["total"]
+
+
+def test_spend_labels_its_total_and_prints_no_duplicate_rows(capsys: Any, emu: Emulator, ledger: Path) -> None:
+    import router
+
+    for model in ("openai/gpt-5.1", "openai/gpt-4o-mini"):
+        router.completion(model, [{"role": "user", "content": "Hi"}], api_key=KEY, base_url=emu.base_url("openai"))
+    code, out, _ = run(capsys, "spend", "--ledger", str(ledger))
+    lines = out.strip().splitlines()
+    assert code == 0 and len(lines) == 2 and lines[1].startswith("total") and " 2 " in lines[1]
+    code, out, _ = run(capsys, "spend", "--ledger", str(ledger), "--by", "model")
+    lines = out.strip().splitlines()
+    assert code == 0 and len(lines) == 4 and lines[-1].startswith("total")
+    assert len(set(lines)) == len(lines)
+    code, out, _ = run(capsys, "spend", "--ledger", str(ledger), "--by", "vendor")
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("openai")  # one group: no total row repeating it
+
+
+def test_metrics_serve_without_the_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from router import errors
+    from router.tracking import metrics
+
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)  # as if the extra were not installed
+    with pytest.raises(errors.ConfigError, match=r"pip install 'farebox\[metrics\]'"):
+        metrics.serve(0)
+
+
+def test_subprocess_error_is_one_line() -> None:
+    proc = subprocess.run([sys.executable, "-m", "router", "price", "openai/gpt-4o-mini", "--input", "-5"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == ["error: --input is -5: token counts are 0 or more"]

@@ -112,9 +112,9 @@ def serve(port: int, addr: str = "127.0.0.1", registry: Any = None) -> Metrics:
 
     Port 0 picks a free port: `metrics.server.server_port` tells which.
     """
+    metrics = attach(registry)  # first: without prometheus-client, the error names the extra to install
     from prometheus_client import start_http_server
 
-    metrics = attach(registry)
     started = start_http_server(port, addr=addr, registry=metrics.registry)
     if isinstance(started, tuple):  # (server, thread) since prometheus-client 0.17
         metrics.server = started[0]
