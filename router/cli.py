@@ -409,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="what each backend is doing: state, ledger, spool")
     p.add_argument("--state", default=None, help="a redis:// URL (default: $FAREBOX_STATE, else local)")
     p.add_argument("--ledger", default=None, help="a ledger file or postgresql:// URL (default: $FAREBOX_LEDGER)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="the diagnosis as JSON")
     p = sub.add_parser("emulator", help="run the vendor emulator for your own tests")
     p.add_argument("--port", type=_port, default=4010, help="port on 127.0.0.1 (0: any free port)")
     p = sub.add_parser("serve", help="the OpenAI/Anthropic-compatible gateway (--demo: against the emulator)")
