@@ -361,10 +361,8 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from router import __version__
-
     parser = _Parser(prog="farebox", description="Route LLM calls across vendors; know each call's cost.")
-    parser.add_argument("--version", action="version", version=f"farebox {__version__}",
+    parser.add_argument("--version", action="version", version=f"farebox {router.__version__}",
                         help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="offline: emulator + a routed call with a fallback, answer and cost")
