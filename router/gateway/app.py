@@ -35,6 +35,24 @@ class OpenAIStream:
     def __init__(self, include_usage: bool) -> None:
         self.include_usage = include_usage
         self.held: Any = None  # the chunk with finish_reason: usage may have to ride on it
+        self._prefix: tuple[Any, bytes] | None = None
+
+    def _text(self, chunk: Any) -> bytes | None:
+        """The hot path, a delta of text only: the same JSON as chunk_bytes, from a per-stream prefix (~4x faster)."""
+        choice = chunk.choices[0]
+        d = choice.delta
+        if (len(chunk.choices) != 1 or choice.index or d.role is not None or d.tool_calls or d.thinking_blocks
+                or d.reasoning_details or (d.content is None) == (d.reasoning_content is None)):
+            return None
+        key = (chunk.id, chunk.created, chunk.model)
+        if self._prefix is None or self._prefix[0] != key:
+            head = json.dumps({"id": chunk.id or "chatcmpl-farebox", "object": "chat.completion.chunk",
+                               "created": chunk.created, "model": chunk.model}, separators=(",", ":"),
+                              ensure_ascii=False)
+            self._prefix = (key, b"data: " + head[:-1].encode() + b',"choices":[{"index":0,"delta":{')
+        name, text = ("content", d.content) if d.content is not None else ("reasoning_content", d.reasoning_content)
+        return (self._prefix[1] + b'"' + name.encode() + b'":' + json.dumps(text, ensure_ascii=False).encode()
+                + b'},"finish_reason":null}]}\n\n')
 
     def chunk(self, chunk: Any) -> bytes:
         if not chunk.choices:
@@ -46,7 +64,7 @@ class OpenAIStream:
         if chunk.choices[0].finish_reason is not None:
             self.held = chunk
             return out
-        return out + openai_codec.chunk_bytes(chunk)
+        return out + (self._text(chunk) or openai_codec.chunk_bytes(chunk))
 
     def end(self, response: Any) -> bytes:
         out = b""
