@@ -105,9 +105,9 @@ _M3 = rows({
 
 _DEEPSEEK_V4_CHAT = rows({
     None: (None, NOTHING),
-    "auto high enabled adaptive medium": ("high", ds_chat("high")),
+    "auto high enabled adaptive medium xhigh": ("high", ds_chat("high")),  # Thinking Mode guide: xhigh → high
     "low minimal": ("low", ds_chat("low")),
-    "xhigh max": ("max", ds_chat("max")),   # DeepSeek's Thinking Mode guide: xhigh is treated as max
+    "max": ("max", ds_chat("max")),
     "none off disabled": ("disabled", thinking("disabled")),               # §7.3 no reasoning_effort
 })
 
@@ -124,16 +124,16 @@ COMBOS = [
     Combo("deepseek-v4-flash-anthropic", "deepseek/deepseek-v4-flash", "deepseek", "anthropic",
           "auto|disabled|low|high|max", rows({
               None: (None, NOTHING),
-              "auto high enabled adaptive medium": ("high", ds_messages("high")),
+              "auto high enabled adaptive medium xhigh": ("high", ds_messages("high")),
               "low minimal": ("low", ds_messages("low")),
-              "xhigh max": ("max", ds_messages("max")),
+              "max": ("max", ds_messages("max")),
               "none off disabled": ("disabled", thinking("disabled")),
           })),
     # A DeepSeek id Farebox does not list, reachable with base_url: the generic DeepSeek scale (§7.2).
     Combo("deepseek-generic", "deepseek/deepseek-v3.2", "deepseek", "openai", "auto|disabled|high|max", rows({
         None: (None, NOTHING),
-        "auto high enabled adaptive minimal low medium": ("high", ds_chat("high")),
-        "xhigh max": ("max", ds_chat("max")),
+        "auto high enabled adaptive minimal low medium xhigh": ("high", ds_chat("high")),
+        "max": ("max", ds_chat("max")),
         "none off disabled": ("disabled", thinking("disabled")),
     })),
     # OpenAI (§6): gpt-5 minimal..high default medium, no none; gpt-5.1 none..high default none, no minimal.

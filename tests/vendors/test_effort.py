@@ -67,8 +67,8 @@ ROWS = [
      {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
     ("deepseek", "deepseek-chat", "medium", "high",
      {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
-    ("deepseek", "deepseek-chat", "xhigh", "max",
-     {"thinking": {"type": "enabled"}, "reasoning_effort": "max"}, frozenset()),
+    ("deepseek", "deepseek-chat", "xhigh", "high",
+     {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
     # §7.3 TestEffortNormalization: auto → high; unset → nothing (server default), per the brief.
     ("deepseek", "deepseek-reasoner", "auto", "high",
      {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
@@ -77,16 +77,16 @@ ROWS = [
     # deepseek-v4-flash/-pro (TestDeepSeekV4FlashEffortCapabilityIncludesLow, …CompatibilityAliases).
     ("deepseek", "deepseek-v4-flash", "low", "low",
      {"thinking": {"type": "enabled"}, "reasoning_effort": "low"}, frozenset()),
-    # DeepSeek's Thinking Mode guide: xhigh is treated as max (VENDORS.md Errata; was xhigh → high).
-    ("deepseek", "deepseek-v4-flash", "xhigh", "max",
-     {"thinking": {"type": "enabled"}, "reasoning_effort": "max"}, frozenset()),
+    # DeepSeek's Thinking Mode guide (EN and ZH): xhigh → high on the server, so Farebox sends high.
+    ("deepseek", "deepseek-v4-flash", "xhigh", "high",
+     {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
     ("deepseek", "deepseek-v4-flash", "medium", "high",
      {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
     ("deepseek", "deepseek-v4-pro", "low", "low",
      {"thinking": {"type": "enabled"}, "reasoning_effort": "low"}, frozenset()),
-    # DeepSeek's Thinking Mode guide: xhigh is treated as max (VENDORS.md Errata; was xhigh → high).
-    ("deepseek", "deepseek-v4-pro", "xhigh", "max",
-     {"thinking": {"type": "enabled"}, "reasoning_effort": "max"}, frozenset()),
+    # DeepSeek's Thinking Mode guide (EN and ZH): xhigh → high on the server, so Farebox sends high.
+    ("deepseek", "deepseek-v4-pro", "xhigh", "high",
+     {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
     ("deepseek", "deepseek-v4-pro", "medium", "high",
      {"thinking": {"type": "enabled"}, "reasoning_effort": "high"}, frozenset()),
     ("deepseek", "deepseek-v4-pro", "max", "max",
@@ -252,9 +252,9 @@ def test_as_dict():
     result = resolve("deepseek", "deepseek-chat", "xhigh")
     assert result.as_dict() == {
         "requested": "xhigh",
-        "level": "max",
-        "sent": {"thinking": {"type": "enabled"}, "reasoning_effort": "max"},
-        "note": None,
+        "level": "high",
+        "sent": {"thinking": {"type": "enabled"}, "reasoning_effort": "high"},
+        "note": "DeepSeek maps xhigh to high (its Thinking Mode guide); ask for max to go deeper",
         "dropped": False,
     }
     json.dumps(result.as_dict())
@@ -272,4 +272,4 @@ def test_remap_notes():
     assert "Reasonix" in resolve("minimax", "MiniMax-M3", "max").note
     assert resolve("minimax", "MiniMax-M3", "adaptive").note is None
     assert "high applied" in resolve("deepseek", "deepseek-chat", "low").note
-    assert "max" in resolve("deepseek", "deepseek-v4-pro", "xhigh").note
+    assert "maps xhigh to high" in resolve("deepseek", "deepseek-v4-pro", "xhigh").note

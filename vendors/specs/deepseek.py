@@ -42,7 +42,9 @@ DEEPSEEK = EffortProfile(
         "none off disabled": use("disabled"),   # §7.2: off is the retired spelling of disabled
         # The server maps low/medium → high (§2.3 [V-doc]); Reasonix config does the same (§7.2).
         "enabled adaptive minimal low medium": use("high", "DeepSeek's depths are high|max; high applied"),
-        "xhigh max": use("max"),             # §7.2 generic row and the server (§2.3): xhigh → max
+        # DeepSeek's Thinking Mode guide maps xhigh → high on the server (see DEEPSEEK_V4); sent as high.
+        "xhigh": use("high", "DeepSeek maps xhigh to high (its Thinking Mode guide); ask for max to go deeper"),
+        "max": use("max"),
     }),
     wires=_DEEPSEEK_WIRES,
     hint=_DEEPSEEK_HINT,
@@ -58,10 +60,11 @@ DEEPSEEK_V4 = EffortProfile(
         "low": use("low"),                   # §7.2 TestDeepSeekV4FlashEffortCapabilityIncludesLow
         "minimal": use("low", "DeepSeek V4's lowest depth is low"),
         "enabled adaptive medium": use("high", "DeepSeek V4's depths are low|high|max; high applied"),
-        # DeepSeek's "Thinking Mode" guide (api-docs.deepseek.com/guides/thinking_mode, read 2026-12-01 via
-        # a verbatim quote, research/wire.md §4): "low, medium will be mapped to high, xhigh will be mapped
-        # to max". The vendor's word wins over Reasonix's tests, which pinned xhigh → high (VENDORS.md Errata).
-        "xhigh": use("max", "DeepSeek treats xhigh as max (its Thinking Mode guide); max sent"),
+        # DeepSeek's Thinking Mode guide, English and Chinese pages (api-docs.deepseek.com/guides/thinking_mode
+        # and /zh-cn/guides/thinking_mode, checked 2026-12-01), maps requested → actual effort: minimal→low,
+        # low→low, medium→high, high→high, xhigh→high, max→max, ultra→max. The vendor's own table wins over
+        # VENDORS.md's errata and the issue text (both said xhigh → max); docs/vendor-corrections.md says so.
+        "xhigh": use("high", "DeepSeek maps xhigh to high (its Thinking Mode guide); ask for max to go deeper"),
         "max": use("max"),
     }),
     wires=_DEEPSEEK_WIRES,

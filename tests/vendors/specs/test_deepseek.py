@@ -219,9 +219,9 @@ async def test_emulator_refuses_n_above_one_like_the_server(emu: Emulator, sessi
 
 
 @pytest.mark.parametrize("model", ["deepseek-v4-flash", "deepseek-v4-pro"])
-def test_xhigh_is_sent_as_max(emu: Emulator, model: str) -> None:
-    # DeepSeek's Thinking Mode guide: "xhigh will be mapped to max" — Farebox sends max itself.
+def test_xhigh_is_sent_as_high(emu: Emulator, model: str) -> None:
+    # DeepSeek's Thinking Mode guide (EN and ZH, checked 2026-12-01): xhigh → high on the server.
     resp = call(emu, model=model, reasoning_effort="xhigh")
     body = emu.last_request("deepseek").body
-    assert (body["thinking"], body["reasoning_effort"]) == ({"type": "enabled"}, "max")
-    assert resp.effort["level"] == "max"
+    assert (body["thinking"], body["reasoning_effort"]) == ({"type": "enabled"}, "high")
+    assert resp.effort["level"] == "high"
