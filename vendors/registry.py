@@ -10,7 +10,7 @@ from vendors.effort import EffortProfile
 from vendors.errors import ConfigError
 from vendors.hosts import host_matches, hostname
 from vendors.spec import ModelInfo, VendorSpec, Wire
-from vendors.specs import anthropic, compatible, deepseek, minimax, moonshot, openai, zhipu
+from vendors.specs import anthropic, compatible, deepseek, minimax, moonshot, openai, qwen, zhipu
 
 __all__ = ["all_specs", "detect", "detect_region", "effort_profiles", "get", "models", "names", "profile_for"]
 
@@ -23,6 +23,7 @@ _SPECS: tuple[VendorSpec, ...] = (
     deepseek.SPEC,
     moonshot.SPEC,
     zhipu.SPEC,
+    qwen.SPEC,
     compatible.SPEC,
 )
 

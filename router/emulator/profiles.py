@@ -1,4 +1,4 @@
-"""The seven emulated profiles as data: paths, models, thinking rules, id styles, option defaults."""
+"""The emulated profiles as data: paths, models, thinking rules, id styles, option defaults."""
 
 from __future__ import annotations
 
@@ -58,6 +58,11 @@ def thinks_zhipu(body: dict[str, Any], surface: str) -> bool:
     if kind in ("enabled", "disabled"):
         return kind == "enabled"
     return _model(body).startswith(("glm-4.5", "glm-4.6", "glm-4.7", "glm-5"))
+
+
+def thinks_qwen(body: dict[str, Any], surface: str) -> bool:
+    # enable_thinking switches the hybrid models; the -thinking models always think (Deep thinking guide).
+    return body.get("enable_thinking") is True or "thinking" in _model(body)
 
 
 def thinks_compatible(body: dict[str, Any], surface: str) -> bool:
@@ -166,6 +171,17 @@ _ALL = (
         thinks=thinks_zhipu,
         chat_id=lambda d: d[:20],
         tool_id=lambda d, name: f"call_{d[:20]}",
+    ),
+    Profile(
+        name="qwen",
+        openai_base="/compatible-mode/v1",
+        anthropic_base=None,
+        models=("qwen3-max", "qwen-plus", "qwen-flash", "qwen3-coder-plus"),
+        models_endpoint=True,
+        show_reasoning=True,
+        thinks=thinks_qwen,
+        chat_id=lambda d: f"chatcmpl-{_uuid(d)}",
+        tool_id=lambda d, name: f"call_{d[:24]}",
     ),
     Profile(
         name="compatible",
