@@ -76,3 +76,39 @@ def test_a_stalled_postgresql_spools_instead_of_holding_calls(emu, postgres_fres
     finally:
         tracking.reset()
         ledger_mod.close_all()
+
+
+def test_a_dead_process_spool_is_delivered_once_by_the_next_writer(postgres_fresh, tmp_path, monkeypatch) -> None:
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("FAREBOX_SPOOL", str(tmp_path / "spool"))
+    url = postgres_fresh.url
+    led = ledger_mod.get(url)
+    led.open()  # the schema exists
+    ledger_mod.close_all([led])
+    postgres_fresh.kill()
+    script = (
+        "import os, sys, pricing\n"
+        "from router.tracking import CallRecord, ledger\n"
+        "led = ledger.get(sys.argv[1]); led.open()\n"
+        "cost = pricing.cost('openai/gpt-4o-mini', {'prompt_tokens': 10, 'completion_tokens': 1})\n"
+        "for i in range(3):\n"
+        "    led.submit(CallRecord(ts=1.0 + i, vendor='openai', model='gpt-4o-mini', status='ok', cost=cost,\n"
+        "                          record_id=f'orphan-{i}').to_row())\n"
+        "led.flush()\n"
+        "assert led.spooled == 3, led.spooled\n"
+        "os._exit(0)  # dies with its spool undelivered (as SIGKILL would leave it)\n")
+    out = subprocess.run([sys.executable, "-c", script, url], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert len(list((tmp_path / "spool").glob("*.jsonl"))) == 1
+    postgres_fresh.start()
+    led = ledger_mod.get(url)
+    led.open()
+    led.flush()
+    assert postgres_fresh.psql("SELECT string_agg(record_id, ',' ORDER BY record_id) FROM calls") == \
+        "orphan-0,orphan-1,orphan-2"
+    assert led.delivered == 3 and not list((tmp_path / "spool").glob("*.jsonl"))
+    led.flush()
+    assert postgres_fresh.psql("SELECT count(*) FROM calls") == "3"
+    ledger_mod.close_all([led])
