@@ -26,12 +26,21 @@ class Clients:
 
     def __init__(self, base_url: str, model: str = MODEL) -> None:
         self.base_url, self.model = base_url, model
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        # "anthropic/..." models go over the Anthropic Messages wire (x-api-key, /v1/messages, max_tokens).
+        self.anthropic = model.startswith("anthropic/")
         # What Farebox sends for this call, so the raw client pays the same bytes on the wire.
         self.headers = {"content-type": "application/json", "accept": "application/json",
-                        "user-agent": "farebox/0.1", "authorization": f"Bearer {API_KEY}"}
+                        "user-agent": "farebox/0.1"}
         plain: dict[str, Any] = {"model": model.rpartition("/")[2], "messages": MESSAGES}
-        streamed = {**plain, "stream": True, "stream_options": {"include_usage": True}}
+        if self.anthropic:
+            self.url = base_url.rstrip("/") + "/v1/messages"
+            self.headers.update({"anthropic-version": "2023-06-01", "x-api-key": API_KEY})
+            plain["max_tokens"] = 4096
+            streamed = {**plain, "stream": True}
+        else:
+            self.url = base_url.rstrip("/") + "/chat/completions"
+            self.headers["authorization"] = f"Bearer {API_KEY}"
+            streamed = {**plain, "stream": True, "stream_options": {"include_usage": True}}
         self.plain_body = json.dumps(plain, separators=(",", ":")).encode()
         self.stream_body = json.dumps(streamed, separators=(",", ":")).encode()
         self.session: aiohttp.ClientSession | None = None
@@ -86,14 +95,17 @@ class Clients:
                                           stream=True)
         async for _ in stream:
             chunks += 1
-        return chunks
+        # The figure is per upstream chunk: Farebox folds the usage-only chunk into the last one, and the
+        # Anthropic wire's framing events (message_start, block start/stop, message_delta) carry no chunk.
+        return chunks + (3 if self.anthropic else 1)
 
     async def check(self, chunks: int) -> None:
         """Fail loudly when a client does not get what the server sends (a benchmark of a broken path)."""
         resp = await router.acompletion(self.model, MESSAGES, base_url=self.base_url, api_key=API_KEY)
         if resp.choices[0].message.content != "Hello from the bench server.":
             raise RuntimeError(f"unexpected Farebox reply: {resp.choices[0].message!r}")
-        expected = chunks + 2  # content chunks + finish chunk + usage chunk
+        # OpenAI: content chunks + finish chunk + usage chunk; Anthropic: the N deltas + 5 framing events.
+        expected = chunks + (5 if self.anthropic else 2)
         for name, one in (("raw", self.raw_stream), ("farebox", self.farebox_stream)):
             got = await one()
             if got != expected:

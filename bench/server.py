@@ -1,4 +1,4 @@
-"""A minimal OpenAI-compatible upstream for the benchmarks: fixed, pre-serialised replies, nothing else.
+"""A minimal OpenAI- and Anthropic-compatible upstream for the benchmarks: fixed, pre-serialised replies.
 
 Run as its own process so its CPU time is not charged to the client being measured:
 
@@ -6,7 +6,9 @@ Run as its own process so its CPU time is not charged to the client being measur
 
 It prints `READY <port>` on stdout once it accepts connections. Every POST is answered the same way:
 a small `chat.completion` JSON, or (when the body asks for `"stream":true`) N content chunks, a finish
-chunk, a usage chunk and `data: [DONE]`. The request body is not parsed: a byte search decides.
+chunk, a usage chunk and `data: [DONE]`. A path ending in /v1/messages gets the Anthropic Messages shapes
+(message_start, N text deltas, content_block_stop, message_delta with usage, message_stop). The request body
+is not parsed: a byte search decides.
 """
 
 from __future__ import annotations
@@ -63,19 +65,51 @@ def stream_pieces(chunks: int, per_write: int = 1) -> list[bytes]:
     return [b"".join(events[i:i + step]) for i in range(0, len(events), step)]
 
 
+def message_bytes() -> bytes:
+    """The non-streamed Anthropic Messages reply."""
+    body = {"id": "msg_bench", "type": "message", "role": "assistant", "model": _MODEL,
+            "content": [{"type": "text", "text": "Hello from the bench server."}], "stop_reason": "end_turn",
+            "stop_sequence": None, "usage": {"input_tokens": 12, "output_tokens": 7}}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _sse(name: str, obj: dict[str, object]) -> bytes:
+    return f"event: {name}\ndata: ".encode() + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
+
+
+def message_stream_pieces(chunks: int, per_write: int = 1) -> list[bytes]:
+    """The streamed Anthropic reply: N text deltas between the Messages framing events."""
+    events = [_sse("message_start", {"type": "message_start", "message": {
+        "id": "msg_bench", "type": "message", "role": "assistant", "model": _MODEL, "content": [],
+        "stop_reason": None, "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+        _sse("content_block_start", {"type": "content_block_start", "index": 0,
+                                     "content_block": {"type": "text", "text": ""}})]
+    events += [_sse("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                            "delta": {"type": "text_delta", "text": f"tok{i} "}})
+               for i in range(chunks)]
+    events += [_sse("content_block_stop", {"type": "content_block_stop", "index": 0}),
+               _sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                                      "usage": {"output_tokens": chunks}}),
+               _sse("message_stop", {"type": "message_stop"})]
+    step = max(1, per_write)
+    return [b"".join(events[i:i + step]) for i in range(0, len(events), step)]
+
+
 def build_app(chunks: int = 200, per_write: int = 1) -> web.Application:
     """The app: every path answers POST with the fixed reply (streamed when the body asks for it)."""
-    plain = completion_bytes()
-    pieces = stream_pieces(chunks, per_write)
-    length = sum(map(len, pieces))
+    replies = {False: (completion_bytes(), stream_pieces(chunks, per_write)),
+               True: (message_bytes(), message_stream_pieces(chunks, per_write))}
+    lengths = {wire: sum(map(len, pieces)) for wire, (_, pieces) in replies.items()}
 
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.read()
+        anthropic = request.path.endswith("/messages")
+        plain, pieces = replies[anthropic]
         if _STREAM_FLAG not in body and _STREAM_FLAG_SPACED not in body:
             return web.Response(body=plain, content_type="application/json")
         # A known length: no chunked framing to build on this side, the same parsing for every client.
         resp = web.StreamResponse(headers={"content-type": "text/event-stream", "cache-control": "no-cache"})
-        resp.content_length = length
+        resp.content_length = lengths[anthropic]
         await resp.prepare(request)
         for piece in pieces:
             await resp.write(piece)
