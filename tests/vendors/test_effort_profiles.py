@@ -104,6 +104,8 @@ def test_effort_levels_of_none():
     ("minimax", "MiniMax-M2-Stable", CHAT, True, "minimax-m2"),
     ("minimax", "MiniMax-Text-01", CHAT, True, None),
     ("deepseek", "deepseek-v4-flash", CHAT, True, "deepseek-v4"),
+    ("deepseek", "deepseek-flash", CHAT, True, "deepseek-v4"),
+    ("deepseek", "deepseek-flash", MSG, True, "deepseek-v4"),
     ("deepseek", "DeepSeek-V4-Pro", MSG, True, "deepseek-v4"),
     ("deepseek", "deepseek-v4-flash-vision-exp", CHAT, True, "deepseek-v4"),
     ("deepseek", "deepseek-reasoner", CHAT, True, "deepseek"),

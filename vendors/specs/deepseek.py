@@ -73,9 +73,10 @@ DEEPSEEK_V4 = EffortProfile(
 
 
 def pick_effort(model: str, wire: Wire) -> EffortProfile | None:
-    # Reasonix keys the V4 scale on the model id (effort.go modelReasoningCapabilities); every other
-    # DeepSeek id, deepseek-chat/-reasoner included, gets the generic scale.
-    return DEEPSEEK_V4 if model.startswith("deepseek-v4") else DEEPSEEK
+    # The low|high|max scale belongs to the V4 family and to deepseek-flash (V4.1 Flash), whose Thinking Mode
+    # guide lists low/high/max (checked 2026-12-01); Reasonix keys it on the id the same way (effort.go
+    # modelReasoningCapabilities). deepseek-chat/-reasoner and unlisted ids keep the generic scale.
+    return DEEPSEEK_V4 if model.startswith(("deepseek-v4", "deepseek-flash")) else DEEPSEEK
 
 
 SPEC = VendorSpec(
