@@ -87,7 +87,9 @@ class AsyncStream:
                 chunk.usage = None  # usage and cost go out once, on the stream's last chunk (_finalize)
                 if not choices:
                     continue
-            if held or (not self._include_usage and any(c.finish_reason for c in choices)):
+            # The first choice's finish_reason answers for the usual single-choice stream without a generator.
+            if held or (not self._include_usage and choices and (choices[0].finish_reason or (
+                    len(choices) > 1 and any(c.finish_reason for c in choices)))):
                 held.append(chunk)
             else:
                 self._pending.append(chunk)

@@ -1,7 +1,7 @@
 """Anthropic first party: the Messages API with x-api-key and anthropic-version."""
 
-
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -135,6 +135,7 @@ def _claude_version(model: str) -> tuple[int, int] | None:
     return numbers[0], numbers[1] if len(numbers) > 1 else 0
 
 
+@lru_cache(maxsize=256)  # pure in (model, wire), and asked on every call
 def pick_effort(model: str, wire: Wire) -> EffortProfile | None:
     if not model.startswith("claude"):
         return ANTHROPIC_GATEWAY
