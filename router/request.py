@@ -24,7 +24,7 @@ OPENAI_PARAMS = frozenset(Caps().params | {"metadata", "top_k", "max_completion_
                                            "prediction", "service_tier", "store", "reasoning"})
 RESERVED = frozenset({"model", "messages", "stream"})
 # Body keys the codecs build: given in extra_body they are checked and renamed like the named arguments,
-# never sent around the capability checks (Reasonix reservedExtraBodyField, VENDORS.md §7.3).
+# never sent around the capability checks (Reasonix reservedExtraBodyField, docs/vendors.md §7.3).
 CHECKED_EXTRA = frozenset({"tools", "stream_options", "temperature", "max_tokens", "max_completion_tokens"})
 _EFFORT_KEYS = frozenset({"thinking", "reasoning_effort", "output_config"})
 _ROLES = frozenset({"system", "user", "assistant", "tool", "developer", "function"})
@@ -172,7 +172,7 @@ def build_request(target: Target, messages: Any, params: dict[str, Any], extra: 
     mine, theirs = effort_body.get("thinking"), extra.get("thinking")
     if isinstance(mine, Mapping) and isinstance(theirs, Mapping) and theirs and not (mine.keys() & theirs.keys()):
         effort_body["thinking"] = {**mine, **extra.pop("thinking")}
-    # Extra body keys never silently override the effort fragment (VENDORS.md §7.3 reserved fields).
+    # Extra body keys never silently override the effort fragment (docs/vendors.md §7.3 reserved fields).
     if result.requested is not None:
         clash = extra.keys() & (effort_body.keys() | _EFFORT_KEYS)
         if "thinking" not in effort_body and isinstance(theirs, Mapping) and "type" not in theirs:

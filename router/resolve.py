@@ -73,7 +73,7 @@ def _route(model: str, base_url: str | None, region: str | None, wire: str | Non
     if base_url is not None:
         implied = detect_region(spec, base_url)
         if region and implied and region != implied:
-            # A MiniMax key works only with its own region's host (2049, VENDORS.md §1.1).
+            # A MiniMax key works only with its own region's host (2049, docs/vendors.md §1.1).
             raise ConfigError(f"region {region!r} contradicts base_url {base_url!r}, a {spec.name} {implied!r} host",
                               vendor=spec.name, model=model_id, hint=f"drop region=... or use region={implied!r}")
         region = region or implied

@@ -210,7 +210,7 @@ def test_hostname_parsing_is_shared() -> None:
     assert hostname("not-a-url") is None
 
 
-# -- VENDORS.md §7.3: Reasonix buildRequest rows that are not about effort, for every vendor ---------------
+# -- docs/vendors.md §7.3: Reasonix buildRequest rows that are not about effort, for every vendor ---------------
 
 def _body(spec: VendorSpec, wire: Wire, **kw: Any) -> dict[str, Any]:
     import json

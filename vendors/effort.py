@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 # The words a caller may pass as reasoning_effort, matched after trim + lower-case (STYLE.md §3).
-# Wire shapes below cite VENDORS.md sections; all were checked on 2026-11-21.
+# Wire shapes below cite docs/vendors.md sections; all were checked on 2026-11-21.
 # None (not given) is separate from "auto": see EffortProfile.unset.
 VOCABULARY: tuple[str, ...] = (
     "auto", "none", "off", "disabled", "enabled", "adaptive",
@@ -136,7 +136,7 @@ def adaptive_and_output_effort(level: str, max_tokens: int | None) -> Rendered:
     return Rendered({"thinking": {"type": "adaptive"}, "output_config": {"effort": level}})
 
 
-MIN_BUDGET = 1024   # Anthropic: budget_tokens ≥ 1024 and < max_tokens (VENDORS.md §5 [V-doc])
+MIN_BUDGET = 1024   # Anthropic: budget_tokens ≥ 1024 and < max_tokens (docs/vendors.md §5 [V-doc])
 ANSWER_ROOM = 4096  # max_tokens not given: the budget plus this much for the answer (the old default max_tokens)
 ANSWER_SHARE = 4    # max_tokens given: at least a quarter of it (and at least MIN_ANSWER) stays for the answer
 MIN_ANSWER = 1024
@@ -324,7 +324,7 @@ def resolve_effort(
     word = _clean(level)
     if profile is None:
         # Reasonix effort.go: "auto" is accepted for every entry; any other level on a vendor
-        # without a reasoning control is "effort is not configurable for <name>" (VENDORS.md §7.2).
+        # without a reasoning control is "effort is not configurable for <name>" (docs/vendors.md §7.2).
         if word is None or word == "auto":
             return EffortResult(word, None, {}, frozenset(), None)
         reason = f"effort is not configurable for {vendor}/{model}"

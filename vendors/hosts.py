@@ -15,7 +15,7 @@ def hostname(url: object) -> str | None:
     """The lower-cased hostname of an http(s) URL, or None for anything else.
 
     `urlsplit(...).hostname` already ignores user-info (`https://api.x.com@evil/`), the path and the
-    query; a URL without a scheme has no host, and a malformed one raises ValueError (VENDORS.md §7.1).
+    query; a URL without a scheme has no host, and a malformed one raises ValueError (docs/vendors.md §7.1).
     """
     if not isinstance(url, str) or not url.strip():
         return None

@@ -5,7 +5,7 @@ standard library, never ``vendors``, ``pricing`` or other ``router`` modules.
 
 Profiles (base URLs from ``Emulator.base_url(vendor, surface)``): ``openai``, ``anthropic``,
 ``minimax``, ``deepseek``, ``moonshot``, ``zhipu``, ``compatible``. Answers are deterministic
-(derived from the last user message), quirks follow /work/shared/VENDORS.md, every request is
+(derived from the last user message), quirks follow docs/vendors.md, every request is
 recorded with masked keys, and ``Fault``s inject errors, delays, resets, truncation and bad JSON.
 
     async with Emulator() as emu:

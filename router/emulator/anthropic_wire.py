@@ -1,4 +1,4 @@
-"""Anthropic Messages wire: message JSON, the exact SSE event sequence, thinking signatures (VENDORS.md §5)."""
+"""Anthropic Messages wire: message JSON, the exact SSE event sequence, thinking signatures (docs/vendors.md §5)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def stop_reason(plan: Plan) -> str:
 
 
 def usage(plan: Plan, output_tokens: int | None = None) -> dict[str, Any]:
-    # input_tokens excludes cache reads on this wire; the router adds them back (VENDORS.md §7.4).
+    # input_tokens excludes cache reads on this wire; the router adds them back (docs/vendors.md §7.4).
     # cache_creation splits the writes by duration; cache_creation_input_tokens is their sum.
     written = plan.cache_write_5m_tokens + plan.cache_write_1h_tokens
     out: dict[str, Any] = {

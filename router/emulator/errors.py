@@ -1,4 +1,4 @@
-"""Native error envelopes per profile and surface (VENDORS.md §1.8, §2.6, §3, §4, §5)."""
+"""Native error envelopes per profile and surface (docs/vendors.md §1.8, §2.6, §3, §4, §5)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ _GENERIC_TEXT = {
     529: "Overloaded",
 }
 
-# Anthropic error types by status (VENDORS.md §5).
+# Anthropic error types by status (docs/vendors.md §5).
 _ANTHROPIC_TYPE = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -44,7 +44,7 @@ _OPENAI_TYPE = {
     429: ("requests", "rate_limit_exceeded"),
 }
 
-# DeepSeek: OpenAI-shaped, messages from the error-code page (VENDORS.md §2.6).
+# DeepSeek: OpenAI-shaped, messages from the error-code page (docs/vendors.md §2.6).
 _DEEPSEEK_TEXT = {
     400: "Invalid Format",
     401: "Authentication Fails, Your api key is invalid",
@@ -65,7 +65,7 @@ _MOONSHOT_TYPE = {
     503: "engine_overloaded_error",
 }
 
-# Zhipu: numeric string codes (VENDORS.md §3); status -> default code, code -> (status, text).
+# Zhipu: numeric string codes (docs/vendors.md §3); status -> default code, code -> (status, text).
 _ZHIPU_DEFAULT_CODE = {400: 1214, 401: 1002, 403: 1220, 404: 1211, 429: 1302, 500: 500}
 _ZHIPU_CODES = {
     500: (500, "Internal server error"),
@@ -82,7 +82,7 @@ _ZHIPU_CODES = {
     1305: (429, "The service may be temporarily overloaded, please try again later"),
 }
 
-# MiniMax code -> (HTTP status on the OpenAI surface, type, text) — VENDORS.md §1.8 table.
+# MiniMax code -> (HTTP status on the OpenAI surface, type, text) — docs/vendors.md §1.8 table.
 MINIMAX_CODES: dict[int, tuple[int, str, str]] = {
     1000: (500, "server_error", "unknown error, 999"),
     1001: (504, "server_error", "request timeout"),

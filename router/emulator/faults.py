@@ -17,7 +17,7 @@ class Fault:
     - ``status`` (+ ``body`` or ``vendor_code``): answer with that status and the profile's
       native error envelope (or ``body`` verbatim) instead of the normal answer.
     - ``http200_base_resp``: MiniMax-native HTTP 200 whose ``base_resp.status_code`` is this code
-      and which has no ``choices`` (VENDORS.md §1.8 envelope 1); a plain JSON body even when a
+      and which has no ``choices`` (docs/vendors.md §1.8 envelope 1); a plain JSON body even when a
       stream was asked for, since the request is refused before streaming starts.
     - ``headers`` / ``retry_after`` (Retry-After) / ``retry_after_ms`` (retry-after-ms).
     - ``delay_s`` before the headers, ``chunk_delay_s`` between stream chunks.

@@ -1,4 +1,4 @@
-"""MiniMax OpenAI-surface wire: inline <think> or reasoning_split, name/audio_content, base_resp (VENDORS.md §1.5)."""
+"""MiniMax OpenAI wire: inline <think> or reasoning_split, name/audio_content, base_resp (docs/vendors.md §1.5)."""
 
 from __future__ import annotations
 

@@ -150,7 +150,7 @@ def public_options(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_app(state: State) -> web.Application:
-    # MiniMax accepts request bodies up to 64 MB (VENDORS.md §1.4), so the emulator does too.
+    # MiniMax accepts request bodies up to 64 MB (docs/vendors.md §1.4), so the emulator does too.
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[STATE_KEY] = state
     app.router.add_get("/_emulator/health", _health)

@@ -239,7 +239,7 @@ def test_cli_serves_until_interrupted() -> None:
         with urllib.request.urlopen(f"{url}/_emulator/health", timeout=5) as resp:
             assert json.load(resp)["status"] == "ok"
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=60) == 0  # generous: a loaded 2-core CI machine
     finally:
         if proc.poll() is None:
             proc.kill()

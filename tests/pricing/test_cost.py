@@ -41,7 +41,7 @@ def _usage(prompt=0, completion=0, cached=0, write=0, reasoning=0, **extra) -> d
 # fmt: off
 PINS = [
     pytest.param(
-        # VENDORS.md 7.4 example: 170 prompt (157 cached), 303 completion.
+        # docs/vendors.md 7.4 example: 170 prompt (157 cached), 303 completion.
         # 13 x 0.30 = 3.90; 157 x 0.03 = 4.71; 303 x 1.20 = 363.60 (micro-dollars)
         "minimax/MiniMax-M2.1", None, _usage(170, 303, cached=157),
         ("0.0000039", "0.00000471", "0", "0.0003636", "0", "0.00037221"), None,
@@ -79,7 +79,7 @@ PINS = [
         id="minimax-m3-above-threshold",
     ),
     pytest.param(
-        # VENDORS.md 7.4 DeepSeek example after the cache cut: 20 x 0.14 = 2.8; 80 x 0.0028 = 0.224;
+        # docs/vendors.md 7.4 DeepSeek example after the cache cut: 20 x 0.14 = 2.8; 80 x 0.0028 = 0.224;
         # 20 x 0.28 = 5.6
         "deepseek-v4-flash", datetime(2026, 5, 1, tzinfo=UTC), _usage(100, 20, cached=80),
         ("0.0000028", "0.000000224", "0", "0.0000056", "0", "0.000008624"), None,

@@ -1,6 +1,6 @@
 """Issue 4: what each vendor's wire RECEIVES for every reasoning_effort word, judged at the emulator.
 
-The expected fragments below are written out by hand from VENDORS.md (§1.11, §2.3/§2.8, §3, §4, §5, §6,
+The expected fragments below are written out by hand from docs/vendors.md (§1.11, §2.3/§2.8, §3, §4, §5, §6,
 §7.2, §7.3) and the profile comments in vendors/effort_tables.py; they are never computed with
 vendors.effort.resolve_effort. For every (vendor, model, surface) the table is total over the twelve
 vocabulary words plus "not given" (None), so a new word or a changed mapping fails loudly here.
@@ -193,7 +193,7 @@ COMBOS = [
               "max": ("max", adaptive("max")),
               "xhigh": REJECT,                            # xhigh arrives with Opus 4.7
           }), BIG),
-    # GLM-5.2 / 5.3 (docs.z.ai Core Parameters; VENDORS.md Errata): reasoning_effort beside thinking enabled.
+    # GLM-5.2 / 5.3 (docs.z.ai Core Parameters; docs/vendors.md Errata): reasoning_effort beside thinking enabled.
     Combo("zhipu-glm-5.2", "zhipu/glm-5.2", "zhipu", "openai", "auto|disabled|high|max", rows({
         None: (None, NOTHING),
         "auto": ("max", NOTHING),

@@ -1,4 +1,4 @@
-"""Effort normalisation against the VENDORS.md §7.2/§7.3 tables (MiniMax, DeepSeek, Zhipu) and its machinery."""
+"""Effort normalisation against the docs/vendors.md §7.2/§7.3 tables (MiniMax, DeepSeek, Zhipu) and its machinery."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def thinking(kind: str) -> dict:
     return {"thinking": {"type": kind}}
 
 
-# ── VENDORS.md §7.2: NormalizeEffort input → output, and §7.3 buildRequest bodies ─────────────────
+# ── docs/vendors.md §7.2: NormalizeEffort input → output, and §7.3 buildRequest bodies ─────────────────
 # (vendor, model, word, level, body, remove); a row per table cell, id = its source.
 ROWS = [
     # TestNormalizeEffortMiniMax (§7.2) + TestBuildRequestMiniMaxThinking (§7.3): never reasoning_effort.

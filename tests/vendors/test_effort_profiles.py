@@ -163,7 +163,7 @@ def test_profile_for(vendor, model, wire, first_party, name):
     assert (profile.name if profile else None) == name
 
 
-# ── OpenAI (VENDORS.md §6) ─────────────────────────────────────────────────────────────────
+# ── OpenAI (docs/vendors.md §6) ─────────────────────────────────────────────────────────────────
 OPENAI_ROWS = [
     ("gpt-5.1", "none", "none"), ("gpt-5.1", "off", "none"), ("gpt-5.1", "disabled", "none"),
     ("gpt-5.1", "low", "low"), ("gpt-5.1", "high", "high"), ("gpt-5.1", "max", "high"),
@@ -219,7 +219,7 @@ def test_openai_defaults_send_nothing(model, word, level):
     assert result.body == {} and result.level == level
 
 
-# ── Anthropic (VENDORS.md §5) ──────────────────────────────────────────────────────────────
+# ── Anthropic (docs/vendors.md §5) ──────────────────────────────────────────────────────────────
 def adaptive(effort=None):
     body = {"thinking": {"type": "adaptive"}}
     return body | ({"output_config": {"effort": effort}} if effort else {})
@@ -322,7 +322,7 @@ def test_undeclared_anthropic_gateway_gets_the_switch_only(word, body):
         assert dict(result.body) == body and "output_config" not in result.body
 
 
-# ── Moonshot (VENDORS.md §4) ───────────────────────────────────────────────────────────────
+# ── Moonshot (docs/vendors.md §4) ───────────────────────────────────────────────────────────────
 @pytest.mark.parametrize(("word", "body", "level"), [
     ("low", {"reasoning_effort": "low"}, "low"),
     ("minimal", {"reasoning_effort": "low"}, "low"),

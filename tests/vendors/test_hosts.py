@@ -1,4 +1,4 @@
-"""Host detection (VENDORS.md §7.1 rows 1-65), spoofing, regions, and where a key may be sent (router.resolve)."""
+"""Host detection (docs/vendors.md §7.1 rows 1-65), spoofing, regions, and where a key may be sent (router.resolve)."""
 
 from __future__ import annotations
 

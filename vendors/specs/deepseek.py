@@ -63,7 +63,7 @@ DEEPSEEK_V4 = EffortProfile(
         # DeepSeek's Thinking Mode guide, English and Chinese pages (api-docs.deepseek.com/guides/thinking_mode
         # and /zh-cn/guides/thinking_mode, checked 2026-12-01), maps requested → actual effort: minimal→low,
         # low→low, medium→high, high→high, xhigh→high, max→max, ultra→max. The vendor's own table wins over
-        # VENDORS.md's errata and the issue text (both said xhigh → max); docs/vendor-corrections.md says so.
+        # docs/vendors.md's errata and the issue text (both said xhigh → max); docs/vendor-corrections.md says so.
         "xhigh": use("high", "DeepSeek maps xhigh to high (its Thinking Mode guide); ask for max to go deeper"),
         "max": use("max"),
     }),
@@ -93,7 +93,7 @@ SPEC = VendorSpec(
                           "response_format", "presence_penalty", "frequency_penalty", "logprobs",
                           "top_logprobs", "stream_options", "n"}),
         # n: 1 is accepted (recorded traffic); more is refused ("only support n = 1", deepseek-ai/DeepSeek-V2#55,
-        # DeepSeek-V3#291; VENDORS.md Errata).
+        # DeepSeek-V3#291; docs/vendors.md Errata).
         max_n=1,
         max_tools=128,
         response_formats=frozenset({"text", "json_object"}),

@@ -17,7 +17,7 @@ from vendors.effort import (
 )
 from vendors.spec import Caps, Quirks, RequestContext, VendorSpec, Wire, anthropic_surface, frozen_map, openai_surface
 
-# Code table: VENDORS.md §1.8 (vendor errorcode pages + observed replies), checked 2026-11-21.
+# Code table: docs/vendors.md §1.8 (vendor errorcode pages + observed replies), checked 2026-11-21.
 _CODES: dict[int, type[e.FareboxError]] = {
     1000: e.ServiceUnavailableError, 1001: e.APITimeoutError, 1013: e.ServiceUnavailableError,
     1024: e.ServiceUnavailableError, 1033: e.ServiceUnavailableError,

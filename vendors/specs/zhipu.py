@@ -20,7 +20,7 @@ from vendors.spec import Caps, Quirks, VendorSpec, Wire, anthropic_surface, froz
 
 
 def error_code(status: int, code: int | str | None, message: str) -> tuple[Any, str | None, float | None] | None:
-    """Zhipu's numeric `error.code` ranges (VENDORS.md §3, docs.z.ai api-code), checked 2026-11-21."""
+    """Zhipu's numeric `error.code` ranges (docs/vendors.md §3, docs.z.ai api-code), checked 2026-11-21."""
     if not isinstance(code, int):
         return None
     if 1000 <= code <= 1004:
@@ -72,7 +72,7 @@ def _anthropic_switch(level: str, max_tokens: int | None) -> Rendered:
 
 
 # GLM-5.2+ take reasoning_effort next to thinking {type: enabled} (docs.z.ai/guides/overview/concept-param
-# "Core Parameters", quoted 2026-12-01 in research/wire.md §3; VENDORS.md Errata). Preserved thinking across
+# "Core Parameters", quoted 2026-12-01 in research/wire.md §3; docs/vendors.md Errata). Preserved thinking across
 # turns is the caller's extra_body={"thinking": {"clear_thinking": False}}, merged into the thinking object.
 _GLM5_WIRES = {Wire.OPENAI_CHAT: WireShape(switch_and_reasoning_effort),
                Wire.ANTHROPIC_MESSAGES: WireShape(_anthropic_switch)}

@@ -1,4 +1,4 @@
-"""Turn a vendor's error reply (any of the envelopes in VENDORS.md §1.8, §2.6, §3, §5) into a FareboxError."""
+"""Turn a vendor's error reply (any of the envelopes in docs/vendors.md §1.8, §2.6, §3, §5) into a FareboxError."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ _BY_STATUS: dict[int, type[FareboxError]] = {
 }
 
 # Machine-readable `error.type` values seen across OpenAI/Anthropic/MiniMax envelopes
-# (VENDORS.md §1.8, §5, §7.5); they refine the HTTP status.
+# (docs/vendors.md §1.8, §5, §7.5); they refine the HTTP status.
 _BY_TYPE: dict[str, type[FareboxError]] = {
     "invalid_request_error": InvalidRequestError,
     "bad_request_error": InvalidRequestError,

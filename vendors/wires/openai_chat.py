@@ -99,7 +99,7 @@ def _messages(messages: list[dict[str, Any]], spec: VendorSpec) -> list[dict[str
 
 
 def _canonical_call(call: Any) -> Any:
-    """MiniMax wants compact JSON arguments and "{}" for empty ones (VENDORS.md §1.4.5)."""
+    """MiniMax wants compact JSON arguments and "{}" for empty ones (docs/vendors.md §1.4.5)."""
     if not isinstance(call, Mapping) or call.get("type", "function") != "function":
         return call
     fn = call.get("function")

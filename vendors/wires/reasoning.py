@@ -86,7 +86,7 @@ class ThinkSplitter:
 
 
 class ReasoningStream:
-    """Reasoning fragments that may be cumulative snapshots or increments (VENDORS.md §1.5).
+    """Reasoning fragments that may be cumulative snapshots or increments (docs/vendors.md §1.5).
 
     The mode is locked at the first unambiguous fragment: one that extends everything so far (and is
     longer) is a snapshot; anything else but an exact repeat is an increment. Each call returns only

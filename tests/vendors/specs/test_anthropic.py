@@ -1,4 +1,4 @@
-"""Anthropic first party (VENDORS.md §5): x-api-key + anthropic-version, the exact Messages body the
+"""Anthropic first party (docs/vendors.md §5): x-api-key + anthropic-version, the exact Messages body the
 emulator receives, usage from message_start/message_delta, and the §5 error types."""
 
 from __future__ import annotations

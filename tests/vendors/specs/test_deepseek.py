@@ -1,4 +1,4 @@
-"""DeepSeek conformance (VENDORS.md §2): the body and headers the emulator receives, reasoning replay on
+"""DeepSeek conformance (docs/vendors.md §2): the body and headers the emulator receives, reasoning replay on
 tool-call turns, cache-hit usage, the §2.6 error statuses, and the deepseek-chat / -reasoner aliases."""
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def test_insufficient_system_resource_reads_as_length(emu: Emulator) -> None:
 
 def test_n_one_is_sent_and_more_is_refused_before_sending(emu: Emulator) -> None:
     call(emu, n=1)
-    assert emu.last_request("deepseek").body["n"] == 1     # the vendor accepts n: 1 (VENDORS.md Errata)
+    assert emu.last_request("deepseek").body["n"] == 1     # the vendor accepts n: 1 (docs/vendors.md Errata)
     emu.clear()
     with pytest.raises(e.UnsupportedParamError, match="n up to 1"):
         call(emu, n=2)

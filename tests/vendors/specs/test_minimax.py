@@ -1,4 +1,4 @@
-"""MiniMax conformance (VENDORS.md §1): what the emulator receives on both surfaces, the reply quirks
+"""MiniMax conformance (docs/vendors.md §1): what the emulator receives on both surfaces, the reply quirks
 (reasoning_split, inline <think>, cumulative/incremental reasoning_details, role "", partial usage,
 content parts), the three error envelopes and the §1.8 code table, Token Plan keys, regions."""
 
@@ -457,7 +457,7 @@ def test_models_without_network(monkeypatch: pytest.MonkeyPatch) -> None:
     assert m3.context_window and m3.context_window >= 1_000_000
 
 
-# -- VENDORS.md §7.3: GodeX minimaxPatchRequest, row by row (encode + patch, no network) ----------------
+# -- docs/vendors.md §7.3: GodeX minimaxPatchRequest, row by row (encode + patch, no network) ----------------
 
 def body_for(messages: list[dict[str, Any]] | None = None, *, model: str = "MiniMax-M3", **kw: Any) -> dict[str, Any]:
     from router.api import prepare
@@ -472,7 +472,7 @@ def test_godex_any_request_gets_reasoning_split() -> None:
 
 def test_godex_thinking_enabled_and_effort_medium() -> None:
     # GodeX's row carries both controls; in Farebox each alone gives the patched shape, and both at once
-    # are refused rather than one silently overriding the other (VENDORS.md §7.3 reserved extra_body keys).
+    # are refused rather than one silently overriding the other (docs/vendors.md §7.3 reserved extra_body keys).
     body = body_for(extra_body={"thinking": {"type": "enabled"}})
     assert body["thinking"] == {"type": "adaptive"} and "reasoning_effort" not in body
     body = body_for(reasoning_effort="medium")

@@ -1,4 +1,4 @@
-"""Moonshot / Kimi conformance (VENDORS.md §4): exact hosts, the " " reasoning placeholder on tool-call
+"""Moonshot / Kimi conformance (docs/vendors.md §4): exact hosts, the " " reasoning placeholder on tool-call
 turns, kimi-k3's fixed sampling and max_completion_tokens, tool_choice, errors."""
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def test_quota_exceeded_is_insufficient_balance_not_a_retryable_rate_limit() -> 
     assert type(err) is e.InsufficientBalanceError and not err.retryable
 
 
-# ── usage inside choices[0] of the finish chunk (platform.moonshot.cn streaming guide; VENDORS.md Errata) ──
+# ── usage inside choices[0] of the finish chunk (platform.moonshot.cn streaming guide; docs/vendors.md Errata) ──
 def _raw_stream(emu: Emulator, **kw: Any) -> list[dict[str, Any]]:
     """The chunks the emulator sends for this request, read with the openai SDK (the emulator's own wire)."""
     import openai

@@ -1,4 +1,4 @@
-"""OpenAI first party (VENDORS.md §6, §7.3): max_completion_tokens on api.openai.com, the exact body and
+"""OpenAI first party (docs/vendors.md §6, §7.3): max_completion_tokens on api.openai.com, the exact body and
 headers the emulator receives, history hygiene, and the OpenAI error codes."""
 
 from __future__ import annotations

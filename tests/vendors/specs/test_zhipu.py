@@ -1,4 +1,4 @@
-"""Zhipu GLM conformance (VENDORS.md §3): /api/paas/v4 paths, regions, the body the emulator receives,
+"""Zhipu GLM conformance (docs/vendors.md §3): /api/paas/v4 paths, regions, the body the emulator receives,
 tool_choice limits, and the numeric error codes (docs.z.ai/api-reference/api-code)."""
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def test_tool_choice_auto_none_only(emu: Emulator, choice: Any) -> None:
     assert emu.requests == []
 
 
-# docs.z.ai/api-reference/api-code business codes; VENDORS.md §3 gives only the ranges.
+# docs.z.ai/api-reference/api-code business codes; docs/vendors.md §3 gives only the ranges.
 ZHIPU_CODES = [
     (1000, e.AuthenticationError), (1001, e.AuthenticationError), (1002, e.AuthenticationError),
     (1003, e.AuthenticationError), (1004, e.AuthenticationError),
@@ -136,7 +136,7 @@ def test_zhipu_network_error_finish_is_an_error(emu: Emulator, stream: bool) -> 
             list(resp)
 
 
-# ── GLM-5.x reasoning_effort (docs.z.ai Core Parameters; VENDORS.md Errata) ──────────────────────────────
+# ── GLM-5.x reasoning_effort (docs.z.ai Core Parameters; docs/vendors.md Errata) ──────────────────────────────
 def glm(emu: Emulator, model: str, **kw: Any) -> Any:
     return router.completion(f"zhipu/{model}", HI, api_key=KEY, base_url=emu.base_url("zhipu"), num_retries=0, **kw)
 

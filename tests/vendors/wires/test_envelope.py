@@ -1,4 +1,4 @@
-"""VENDORS.md §7.5 error mapping, row by row: vendors.wires.envelope.decode_error (pure) and emulator faults."""
+"""docs/vendors.md §7.5 error mapping, row by row: vendors.wires.envelope.decode_error (pure) and emulator faults."""
 
 from __future__ import annotations
 

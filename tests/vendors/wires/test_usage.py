@@ -1,4 +1,4 @@
-"""VENDORS.md §7.4 usage mapping, row by row: vendors.wires.usage.parse_usage and the Anthropic codec (pure)."""
+"""docs/vendors.md §7.4 usage mapping, row by row: vendors.wires.usage.parse_usage and the Anthropic codec (pure)."""
 
 from __future__ import annotations
 
