@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 
 from .emulator import Emulator
@@ -43,6 +44,10 @@ async def _serve(emu: Emulator) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``python -m router emulator --port N --seed S``: print base URLs, serve until Ctrl-C."""
     args = _parser().parse_args(argv)
+    # Ctrl-C and SIGTERM stop it even when started in the background, where the shell set SIGINT to ignored
+    # (a process inherits that, and Python then installs no handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         asyncio.run(_serve(Emulator(port=args.port, seed=args.seed)))
     except KeyboardInterrupt:
