@@ -174,10 +174,10 @@ def cost(
     UnknownModelPrice when no row matches (or the row has no such `service_tier`)."""
     if billing not in ("metered", "plan"):
         raise ValueError(f"billing must be 'metered' or 'plan', got {billing!r}")
+    moment = _moment(at)
+    row = price(model, vendor=vendor, at=moment)   # first: an unpriced model fails before any counting
     counts = read_counts(usage)
     estimated, source = read_source(usage)
-    moment = _moment(at)
-    row = price(model, vendor=vendor, at=moment)
     rates, window = row.rates_at(moment, service_tier)
     tier = rates.tier_for(counts["prompt_tokens"])
     searches = _field(usage, "web_search_requests", 0)
