@@ -98,8 +98,9 @@ class Ledger:
             raise self.error
 
     def _run(self) -> None:
+        """The writer thread: open the backend, serve it, and answer every caller if either fails."""
         try:
-            conn = connect(self.path)
+            handle = self._open_backend()
         except LedgerError as exc:
             self.error = exc
             self._opened.set()
@@ -108,13 +109,29 @@ class Ledger:
         self.ready = True
         self._opened.set()
         try:
-            self._serve(conn)
+            self._serve_backend(handle)
         except BaseException as exc:  # a bug here must not leave callers waiting on a dead thread
-            log.exception("the ledger writer for %s stopped", self.path)
-            self.error = failure(self.path, "the writer stopped", exc)
+            log.exception("the ledger writer for %s stopped", self._label())
+            self.error = self._stopped(exc)
             self._fail_all(self.error)
         finally:
-            conn.close()
+            self._close_backend(handle)
+
+    # The backend's part of the writer thread (PgLedger overrides these four and _label).
+    def _open_backend(self) -> Any:
+        return connect(self.path)
+
+    def _serve_backend(self, conn: Any) -> None:
+        self._serve(conn)
+
+    def _close_backend(self, conn: Any) -> None:
+        conn.close()
+
+    def _stopped(self, exc: BaseException) -> LedgerError:
+        return failure(self.path, "the writer stopped", exc)
+
+    def _label(self) -> object:
+        return self.path
 
     def _take(self) -> list[tuple[Any, Done | None]]:
         with self._lock:

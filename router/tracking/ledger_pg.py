@@ -152,27 +152,23 @@ class PgLedger(Ledger):
         # spool's delivery inserts nothing again (record ids are unique).
         self.write_timeout = write_timeout
 
-    def _run(self) -> None:
-        try:
-            self._reconnect(force=True)
-            self._back()
-        except LedgerError as exc:
-            self.error = exc
-            self._opened.set()
-            self._fail_all(exc)
-            return
-        self.ready = True
-        self._opened.set()
-        try:
-            self._serve_pg()
-        except BaseException as exc:
-            log.exception("the ledger writer for %s stopped", self.where)
-            self.error = LedgerError(f"cost ledger {self.where}: the writer stopped: {exc}")
-            self._fail_all(self.error)
-        finally:
-            if self.conn is not None:
-                self.conn.close()
-            self.spool.close()
+    def _open_backend(self) -> None:
+        self._reconnect(force=True)
+        self._back()
+
+    def _serve_backend(self, handle: Any) -> None:
+        self._serve_pg()
+
+    def _close_backend(self, handle: Any) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.spool.close()
+
+    def _stopped(self, exc: BaseException) -> LedgerError:
+        return LedgerError(f"cost ledger {self.where}: the writer stopped: {exc}")
+
+    def _label(self) -> object:
+        return self.where
 
     def _reconnect(self, force: bool = False) -> None:
         """Connect (and migrate) when not connected and a try is due; unreachable leaves it down.
