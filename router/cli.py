@@ -17,7 +17,7 @@ from router.gateway.settings import GatewaySettings
 from router.gateway.wiring import key_store
 from router.tracking.ledger import default_path
 from router.tracking.spending import spend
-from vendors.catalogue import split_model
+from vendors.catalogue import lookup
 from vendors.effort import resolve_effort
 from vendors.errors import FareboxError
 
@@ -133,7 +133,8 @@ def cmd_price(args: argparse.Namespace) -> int:
 
 
 def cmd_effort(args: argparse.Namespace) -> int:
-    spec, model_id = split_model(args.model)
+    match = lookup(args.model)
+    spec, model_id = match.spec, match.model
     wire = spec.surfaces[0].wire
     profile = spec.effort_for(model_id, wire)
     # Resolved before anything is printed, so a bad LEVEL prints only the error line.

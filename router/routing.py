@@ -23,7 +23,7 @@ from router.streaming import SyncStream, open_stream
 from router.tracking import state as state_mod
 from router.tracking.budgets import Budget, Budgets
 from router.tracking.spending import spend
-from vendors.catalogue import split_model
+from vendors.catalogue import lookup
 from vendors.errors import (
     AllDeploymentsFailedError,
     AuthenticationError,
@@ -209,7 +209,7 @@ class Router:
     def _known_model(self, model: str) -> None:
         """A name that is not an alias must be a model Farebox knows; the error lists this Router's aliases."""
         try:
-            split_model(model)
+            lookup(model)
         except ConfigError as exc:
             raise ConfigError(f"{model!r} is not an alias of this Router (aliases: {', '.join(self._groups)}) "
                               f"nor a known model: {exc.message}") from None

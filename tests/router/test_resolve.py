@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import dataclasses
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import router
+import router.resolve as resolve_module
 from router import errors
 from router.api import prepare
 from router.emulator import Emulator, key_fingerprint
 from router.resolve import resolve
+from vendors import catalogue
 
 KEY = "sk-api-SECRET-abcdefghijklmnop"
 HI = [{"role": "user", "content": "Hi"}]
@@ -150,3 +156,48 @@ def test_invalid_messages_raised_before_any_request(emu: Emulator) -> None:
         router.completion("openai/gpt-5.1", HI, api_key=KEY, base_url=emu.base_url("openai"),
                           extra_body={"model": "other"})
     assert emu.requests == []
+
+
+# ── one pass: resolve asks the catalogue one question and builds the Target from the answer ──────────
+def test_a_resolution_asks_the_catalogue_once_and_a_repeat_asks_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    def counting(model: str, **kwargs: Any) -> catalogue.Match:
+        asked.append(model)
+        return catalogue.lookup(model, **kwargs)
+
+    monkeypatch.setattr(resolve_module, "lookup", counting)
+    fresh = uuid.uuid4().hex[:8]  # a path or name never resolved before, so no cache answers for it
+    cases: list[tuple[str, dict[str, Any], str, str | None]] = [
+        ("minimax/MiniMax-M3", {"base_url": f"https://api.minimaxi.com/v1/{fresh}"}, "minimax", "cn"),
+        ("deepseek-chat", {"base_url": f"https://api.deepseek.com/{fresh}"}, "deepseek", None),
+        (f"ollama/llama-{fresh}", {}, "compatible", None),
+        (f"hosted_vllm/m-{fresh}", {"base_url": "http://127.0.0.1:8000/v1"}, "compatible", None),
+        (f"some-model-{fresh}", {"base_url": "http://10.1.2.3:8000/v1"}, "compatible", None),
+    ]
+    for n, (model, kwargs, vendor, region) in enumerate(cases, start=1):
+        target = resolve(model, api_key=KEY, **kwargs)
+        assert (target.vendor, target.region) == (vendor, region)
+        assert len(asked) == n, asked
+        assert resolve(model, api_key=KEY, **kwargs) is target   # cached: the catalogue is not asked again
+        assert len(asked) == n
+
+
+def test_the_one_answer_is_a_frozen_record_holding_everything_the_target_needs() -> None:
+    match = catalogue.lookup("deepseek-chat", wire="anthropic")
+    assert dataclasses.is_dataclass(match) and match.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert (match.spec.name, match.model, match.region) == ("deepseek", "deepseek-chat", "global")
+    assert match.catalogue_id and match.catalogue_id != "deepseek-chat"        # the alias's canonical row
+    assert match.surface.wire.value == "anthropic_messages" and match.url == "https://api.deepseek.com/anthropic/v1/messages"
+    target = resolve("deepseek-chat", api_key=KEY, wire="anthropic")
+    assert (target.spec, target.model, target.catalogue_id, target.surface, target.region, target.url) == (
+        match.spec, match.model, match.catalogue_id, match.surface, match.region, match.url)
+
+
+def test_resolve_reaches_the_vendor_facts_only_through_the_catalogue_lookup() -> None:
+    # No back-and-forth: router/resolve.py imports nothing from the registry and only the lookup from the catalogue.
+    tree = ast.parse(Path(resolve_module.__file__).read_text(encoding="utf-8"))
+    imported = {(node.module, alias.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names}
+    assert {name for module, name in imported if module == "vendors.catalogue"} == {"Match", "lookup"}
+    assert not any(module in ("vendors.registry", "vendors") for module, _ in imported)
