@@ -37,4 +37,7 @@ async def main(port: int, upstream: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
+    try:
+        asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
+    except KeyboardInterrupt:
+        pass

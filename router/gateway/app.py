@@ -13,6 +13,7 @@ from aiohttp import web
 
 from router import tracking
 from router.gateway import admin, messages, openai_codec, spend_api
+from router.gateway.commits import Commits
 from router.gateway.errors import GatewayError, from_exception
 from router.gateway.guard import Guard, Principal
 from router.gateway.relay import relay
@@ -93,6 +94,7 @@ class Gateway:
         self.started = time.time()
         self.aliases = sorted(router.aliases)
         self.served = frozenset(self.aliases)
+        self.commits = Commits()
 
     # -- helpers ---------------------------------------------------------------------------------------
     async def read_json(self, request: web.Request) -> Any:
@@ -106,7 +108,11 @@ class Gateway:
             raise GatewayError(400, f"request body is {request.content_length} bytes; this gateway accepts at most "
                                     f"{limit} (gateway.max_body_bytes)", code="request_too_large")
         try:
-            raw = await asyncio.wait_for(_read_limited(request, limit), self.settings.read_timeout_s)
+            if request.content.is_eof():  # the usual case, all of it came with the headers: no timer to arm
+                raw = await _read_limited(request, limit)
+            else:
+                async with asyncio.timeout(self.settings.read_timeout_s):
+                    raw = await _read_limited(request, limit)
         except TimeoutError:
             raise GatewayError(400, f"the request body did not arrive within {self.settings.read_timeout_s:g}s "
                                     "(gateway.read_timeout_s)", code="request_timeout") from None
@@ -127,6 +133,7 @@ class Gateway:
 
     # -- OpenAI ----------------------------------------------------------------------------------------
     async def chat_completions(self, request: web.Request) -> web.StreamResponse:
+        self.commits.claim()
         try:
             who = self.guard.authenticate(request.headers)
             body = await self.read_json(request)
@@ -183,11 +190,16 @@ def build_app(router: Any, settings: GatewaySettings | None = None, *, guard: Gu
     app.router.add_post("/chat/completions", gw.chat_completions)
     app.router.add_get("/v1/models", gw.models)
     app.router.add_get("/healthz", gw.healthz)
+    app.on_shutdown.append(_drain)
     app.on_cleanup.append(_cleanup)
     messages.add_routes(app, gw)
     admin.add_routes(app, gw)
     spend_api.add_routes(app, gw)
     return app
+
+
+async def _drain(app: web.Application) -> None:
+    await app[GATEWAY_KEY].commits.drain()
 
 
 async def _cleanup(app: web.Application) -> None:

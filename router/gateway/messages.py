@@ -21,6 +21,7 @@ def anthropic_error(err: GatewayError, exc: BaseException | None = None) -> web.
 
 def add_routes(app: web.Application, gw: Any) -> None:
     async def messages(request: web.Request) -> web.StreamResponse:
+        gw.commits.claim()
         try:
             who = gw.guard.authenticate(request.headers)
             body = await gw.read_json(request)

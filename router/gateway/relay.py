@@ -49,7 +49,7 @@ async def relay(request: web.Request, open_stream: Awaitable[Any], encoder: Enco
     resp: web.StreamResponse | None = None
 
     async def start() -> web.StreamResponse:
-        r = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+        r = _Stream(status=200, headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
                                                     "X-Accel-Buffering": "no", **headers})
         await r.prepare(request)
         return r
@@ -70,15 +70,19 @@ async def relay(request: web.Request, open_stream: Awaitable[Any], encoder: Enco
         if resp is None:
             resp = await start()
         pending: list[bytes] = []
+        first = True
         async for chunk in stream:
             data = encoder.chunk(chunk)
             if data:
                 pending.append(data)
-            if pending and not _buffered(stream):
+            if pending and (first or not _buffered(stream)):
                 # One write (one send) for the chunks that were already here; waits while the client's socket
                 # buffer is full (backpressure), so a slow client slows the vendor read, never fills memory.
+                # The first chunk goes out alone, at once (with the headers): time to first token is the
+                # figure a streaming client feels.
                 await resp.write(b"".join(pending))
                 pending.clear()
+                first = False
         finished = True
         pending.append(encoder.end(stream.response))
         await resp.write(b"".join(pending))
@@ -107,6 +111,12 @@ async def relay(request: web.Request, open_stream: Awaitable[Any], encoder: Enco
         if stream is not None and not finished:
             # Closing the stream closes the vendor connection and records the call cancelled, partial cost included.
             await asyncio.shield(_close(stream))
+
+
+class _Stream(web.StreamResponse):
+    """The headers wait for the first bytes of the body, so both leave in one send (aiohttp >= 3.11 reads this)."""
+
+    _send_headers_immediately = False
 
 
 def _buffered(stream: Any) -> bool:

@@ -10,12 +10,28 @@ from typing import Any
 
 from vendors.errors import LedgerError
 
-__all__ = ["Handoff", "claim", "handoff", "settle", "traced"]
+__all__ = ["Handoff", "claim", "defer_commits", "handoff", "settle", "traced"]
+
+_deferred: contextvars.ContextVar[Callable[[asyncio.Future[None]], None] | None] = contextvars.ContextVar(
+    "farebox_deferred_commits", default=None)
+
+
+def defer_commits(sink: Callable[[asyncio.Future[None]], None]) -> None:
+    """This task's calls return without waiting for their records' commits; each commit's future goes to `sink`.
+
+    For a server that answers first (router/gateway): the writer still commits each row at once, the answer
+    just does not wait for it. `sink` owns the future: it must retrieve its result (a LedgerError in strict mode).
+    """
+    _deferred.set(sink)
 
 
 async def settle(future: asyncio.Future[None] | None, *, quiet: bool = False) -> None:
     """Wait for a record's commit; `quiet` (a call that is failing anyway): the call's own error wins."""
     if future is None:
+        return
+    sink = _deferred.get()
+    if sink is not None:
+        sink(future)
         return
     try:
         await future

@@ -9,8 +9,17 @@ import pytest
 
 from router.gateway.server import demo_router, running
 from router.gateway.settings import GatewaySettings
+from tests.conftest import ledger_rows
 
 MASTER = "sk-farebox-test-master"
+
+
+def committed(path: Any) -> list[dict[str, Any]]:
+    """The ledger's rows once every record queued so far is committed (a gateway answers before its commit)."""
+    from router import tracking
+
+    tracking.flush()
+    return ledger_rows(path)
 
 
 def make_gateway(emu: Any, **settings: Any) -> Any:

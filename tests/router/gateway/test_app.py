@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from tests.conftest import ledger_rows
-from tests.router.gateway.conftest import MASTER
+from tests.router.gateway.conftest import MASTER, committed
 
 HI = [{"role": "user", "content": "Hi"}]
 
@@ -30,7 +30,7 @@ def test_chat_completion_json_carries_cost_headers_usage_cost_and_one_ledger_row
     assert cost > 0 and raw.headers["x-farebox-cost-estimated"] == "false"
     assert raw.headers["x-farebox-attempts"] == "1"
     assert Decimal(resp.usage.model_extra["cost"]) == cost
-    rows = ledger_rows(gateway.ledger)
+    rows = committed(gateway.ledger)
     assert len(rows) == 1 and rows[0]["alias"] == "cheap" and Decimal(rows[0]["cost_total"]) == cost
     assert json.loads(rows[0]["tags"]) == {"key_id": "master"}
     # The client's key never reaches a vendor; the vendor got the server's own key.
@@ -42,7 +42,7 @@ def test_fallback_and_attempts_header(gateway: Any, emu: Any) -> None:
     raw = client(gateway).chat.completions.with_raw_response.create(model="smart", messages=HI)
     assert raw.parse().model.startswith("deepseek")
     assert raw.headers["x-farebox-attempts"] == "2" and raw.headers["x-farebox-vendor"] == "deepseek"
-    assert ledger_rows(gateway.ledger)[0]["fallbacks"] == 1
+    assert committed(gateway.ledger)[0]["fallbacks"] == 1
 
 
 def test_effort_is_normalised_per_vendor(gateway: Any, emu: Any) -> None:
@@ -62,7 +62,7 @@ def test_stream_relays_chunks_with_usage_cost_on_the_final_chunk(gateway: Any) -
     assert "deepseek emulator" in text
     assert chunks[-1].choices == [] and Decimal(chunks[-1].usage.model_extra["cost"]) > 0
     assert all(c.usage is None for c in chunks[:-1])
-    row = ledger_rows(gateway.ledger)[0]
+    row = committed(gateway.ledger)[0]
     assert row["stream"] == 1 and Decimal(row["cost_total"]) == Decimal(chunks[-1].usage.model_extra["cost"])
 
 
@@ -97,6 +97,53 @@ def test_vendor_failure_is_an_openai_shaped_error(gateway: Any, emu: Any) -> Non
         client(gateway).chat.completions.create(model="cheap", messages=HI)
     assert info.value.status_code in (502, 503)
     assert info.value.body["code"] == "all_deployments_failed" or "deepseek" in str(info.value)
+
+
+def test_the_answer_does_not_wait_for_its_commit_and_a_failed_commit_does_not_cost_it(gateway: Any,
+                                                                                      ledger: Any) -> None:
+    """Records commit after the answer (router/gateway/commits.py): a database that is full (SQLITE_FULL) makes
+    the commit fail, logged and counted, while the client still gets its answer and its cost, not a 503."""
+    import threading
+
+    from router import tracking
+    from router.gateway.app import GATEWAY_KEY
+    from router.tracking import ledger as ledger_mod
+    from vendors.errors import LedgerError
+
+    def on_writer(sql: str) -> Any:
+        done, box = threading.Event(), []
+        ledger_mod.get(ledger).run(lambda conn: conn.execute(sql).fetchall(),
+                                   lambda result, error: (box.append(result), done.set()))
+        assert done.wait(10)
+        return box[0]
+
+    commits = gateway.app[GATEWAY_KEY].commits
+    client(gateway).chat.completions.create(model="cheap", messages=HI)
+    assert len(committed(ledger)) == 1 and commits.failed == 0
+    [[pages]] = on_writer("PRAGMA page_count")
+    on_writer(f"PRAGMA max_page_count = {pages}")  # the next page SQLite needs: SQLITE_FULL
+    c = client(gateway)
+    try:
+        calls = 0
+        while calls < 500:  # until a row needs a page the file may not have
+            calls += 1
+            raw = c.chat.completions.with_raw_response.create(model="cheap", messages=HI)
+            assert raw.http_response.status_code == 200 and Decimal(raw.headers["x-farebox-cost"]) > 0
+            try:
+                tracking.flush()
+            except LedgerError:
+                break
+        else:
+            pytest.fail("the database never filled up")
+        for _ in range(100):  # the writer's report reaches the gateway's loop just after the commit
+            if commits.failed:
+                break
+            time.sleep(0.02)
+        assert commits.failed == 1 and not commits.pending
+    finally:
+        on_writer("PRAGMA max_page_count = 1073741823")
+    c.chat.completions.create(model="cheap", messages=HI)
+    assert len(committed(ledger)) == calls + 1  # all but the one whose commit failed
 
 
 def test_farebox_serve_cli_runs_the_config(tmp_path: Any, emu: Any) -> None:

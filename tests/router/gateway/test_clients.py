@@ -10,8 +10,7 @@ import anthropic
 import openai
 import pytest
 
-from tests.conftest import ledger_rows
-from tests.router.gateway.conftest import MASTER
+from tests.router.gateway.conftest import MASTER, committed
 
 HI = [{"role": "user", "content": "Hi"}]
 WEATHER_TOOL = {"type": "function", "function": {
@@ -117,7 +116,7 @@ def test_anthropic_stream_with_thinking_and_cost(gateway: Any, emu: Any) -> None
     again = client.messages.create(model="claude", max_tokens=4000, messages=follow,
                                    thinking={"type": "enabled", "budget_tokens": 2048})
     assert "more" in again.content[-1].text
-    rows = ledger_rows(gateway.ledger)
+    rows = committed(gateway.ledger)
     assert [r["status"] for r in rows] == ["ok", "ok"] and rows[0]["stream"] == 1 and Decimal(rows[0]["cost_total"]) > 0
 
 

@@ -17,8 +17,7 @@ import pytest
 
 from router.emulator.records import key_fingerprint
 from router.gateway.keys import hash_key
-from tests.conftest import ledger_rows
-from tests.router.gateway.conftest import MASTER, make_gateway
+from tests.router.gateway.conftest import MASTER, committed, make_gateway
 
 HI = [{"role": "user", "content": "Hi"}]
 
@@ -59,7 +58,7 @@ def test_cli_keys_create_list_revoke_against_a_running_gateway(emu: Any, ledger:
     with make_gateway(emu, key_cache_s=0) as gw:
         resp = oa(gw, raw).chat.completions.create(model="cheap", messages=HI)
         assert resp.choices[0].message.content
-        row = ledger_rows(ledger)[-1]
+        row = committed(ledger)[-1]
         assert json.loads(row["tags"]) == {"team": "ml", "key_id": info["id"]}
         subprocess.run([sys.executable, "-m", "router", "keys", "revoke", info["id"], *env_ledger], check=True,
                        capture_output=True, timeout=60)
@@ -113,7 +112,7 @@ def test_budget_is_enforced_with_retry_after_until_the_period_ends(gateway: Any,
     assert info.value.body["code"] == "budget_exceeded" and "0.000005" in info.value.body["message"]
     assert 0 < int(info.value.response.headers["retry-after"]) <= 86400
     assert len(emu.requests) == 1
-    assert store.spent(key.id, 0) == Decimal(ledger_rows(gateway.ledger)[0]["cost_total"])
+    assert store.spent(key.id, 0) == Decimal(committed(gateway.ledger)[0]["cost_total"])
 
 
 def test_client_vendor_headers_are_not_forwarded(gateway: Any, emu: Any) -> None:
