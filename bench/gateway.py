@@ -189,31 +189,69 @@ async def scenario(url: str, headers: dict[str, str], body: bytes, stream: bool,
         started = time.perf_counter()
         await asyncio.gather(*(worker(started + seconds) for _ in range(clients)))
         wall = time.perf_counter() - started
-    lat = sorted(latencies)
+    return figures(latencies, ttfbs if stream else None, chunks_seen, errors, wall)
 
-    def pct(values: list[float], q: float) -> float | None:
-        if not values:
-            return None
-        values = sorted(values)
-        return values[min(len(values) - 1, int(q * len(values)))] * 1000
 
-    return {"requests": len(lat), "errors": errors, "wall_s": wall, "rps": len(lat) / wall,
-            "p50_ms": pct(lat, 0.50), "p99_ms": pct(lat, 0.99),
-            "ttfb_p50_ms": pct(ttfbs, 0.50) if stream else None, "ttfb_p99_ms": pct(ttfbs, 0.99) if stream else None,
-            "chunks": statistics.median(chunks_seen) if chunks_seen else None}
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+def figures(latencies: list[float], ttfbs: list[float] | None, chunks_seen: list[int], errors: int,
+            wall: float) -> dict[str, Any]:
+    return {"requests": len(latencies), "errors": errors, "wall_s": wall, "rps": len(latencies) / wall,
+            "p50_ms": pct(latencies, 0.50), "p99_ms": pct(latencies, 0.99),
+            "ttfb_p50_ms": pct(ttfbs, 0.50) if ttfbs is not None else None,
+            "ttfb_p99_ms": pct(ttfbs, 0.99) if ttfbs is not None else None,
+            "chunks": statistics.median(chunks_seen) if chunks_seen else None,
+            "_raw": (latencies, ttfbs or [], chunks_seen)}
+
+
+def merged(rows: list[dict[str, Any]], stream: bool) -> dict[str, Any]:
+    """Rounds of one scenario as one: percentiles over all their requests."""
+    lat = [x for r in rows for x in r["_raw"][0]]
+    ttfbs = [x for r in rows for x in r["_raw"][1]] if stream else None
+    return figures(lat, ttfbs, [x for r in rows for x in r["_raw"][2]], sum(r["errors"] for r in rows),
+                   sum(r["wall_s"] for r in rows))
+
+
+Direct = tuple[str, dict[str, str], str]  # the mock vendor's URL, headers and model
+
+
+def body(model: str, stream: bool) -> bytes:
+    return json.dumps({"model": model, "messages": [{"role": "user", "content": "Hello, bench"}],
+                       "stream": stream, "max_tokens": 64}, separators=(",", ":")).encode()
 
 
 def measure(name: str, url: str, headers: dict[str, str], model: str, pid: int | None, args: argparse.Namespace,
-            results: list[dict[str, Any]]) -> None:
+            results: list[dict[str, Any]], direct: Direct | None = None) -> None:
+    """Every scenario for one target. At one client (the added-latency figures) the target's seconds are cut into
+    `args.rounds` rounds, each right after a round of direct calls: both see the same machine (other work on a
+    shared host moves latency by more than the gateway adds), and the added figures compare the two."""
     for stream in (False, True):
-        body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Hello, bench"}],
-                           "stream": stream, "max_tokens": 64}, separators=(",", ":")).encode()
         for clients in args.clients:
-            before = cpu_seconds(pid) if pid else 0.0
-            row = asyncio.run(scenario(url, headers, body, stream, clients, args.seconds))
-            used = cpu_seconds(pid) - before if pid else None
+            paired = direct is not None and clients == 1
+            rounds = args.rounds if paired else 1
+            mine, theirs, used = [], [], 0.0
+            for _ in range(rounds):
+                if paired:
+                    assert direct is not None
+                    theirs.append(asyncio.run(scenario(direct[0], direct[1], body(direct[2], stream), stream, 1,
+                                                       args.seconds / rounds)))
+                before = cpu_seconds(pid) if pid else 0.0
+                mine.append(asyncio.run(scenario(url, headers, body(model, stream), stream, clients,
+                                                 args.seconds / rounds)))
+                used += cpu_seconds(pid) - before if pid else 0.0
+            row = merged(mine, stream)
+            if paired:
+                base = merged(theirs, stream)
+                row["direct_p50_ms"], row["direct_p99_ms"] = base["p50_ms"], base["p99_ms"]
+                row["direct_ttfb_p50_ms"] = base["ttfb_p50_ms"]
+            row.pop("_raw")
             row.update(target=name, mode="stream" if stream else "json", clients=clients,
-                       cpu_ms_per_req=(used / max(row["requests"], 1) * 1000) if used is not None else None,
+                       cpu_ms_per_req=(used / max(row["requests"], 1) * 1000) if pid else None,
                        peak_rss_mib=peak_rss_mib(pid) if pid else None)
             results.append(row)
             print(f"  {name:<8} {row['mode']:<6} c={clients:<4} {row['rps']:9.1f} req/s"
@@ -221,7 +259,9 @@ def measure(name: str, url: str, headers: dict[str, str], model: str, pid: int |
                   + (f"  ttfb {row['ttfb_p50_ms']:6.2f} ms" if row["ttfb_p50_ms"] is not None else "")
                   + (f"  cpu {row['cpu_ms_per_req']:.3f} ms/req" if row["cpu_ms_per_req"] is not None else "")
                   + (f"  rss {row['peak_rss_mib']:.0f} MiB" if row["peak_rss_mib"] else "")
-                  + (f"  ERRORS {row['errors']}" if row["errors"] else ""), flush=True)
+                  + (f"  ERRORS {row['errors']}" if row["errors"] else "")
+                  + (f"  (direct alongside: p50 {row['direct_p50_ms']:.2f} / p99 {row['direct_p99_ms']:.2f} ms)"
+                     if row.get("direct_p50_ms") is not None else ""), flush=True)
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -234,8 +274,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         time.sleep(1.0)
         upstream = f"http://127.0.0.1:{up_port}/v1"
         print("direct (client -> mock vendor)", flush=True)
-        measure("direct", upstream + "/chat/completions", {"Authorization": "Bearer sk-bench"}, "bench-model", None,
-                args, results)
+        direct: Direct = (upstream + "/chat/completions", {"Authorization": "Bearer sk-bench"}, "bench-model")
+        measure("direct", *direct, None, args, results)
 
         port = free_port()
         cmd = [sys.executable, "-m", "bench.bare_proxy", str(port), upstream + "/chat/completions"]
@@ -243,7 +283,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             wait_http(f"http://127.0.0.1:{port}/healthz", proc)
             print(f"bare aiohttp proxy, the floor of any Python gateway (pid {proc.pid}, CPU 1)", flush=True)
             measure("bare", f"http://127.0.0.1:{port}/v1/chat/completions", {}, "bench-model", proc.pid, args,
-                    results)
+                    results, direct)
 
         for name, batching in (("farebox", False), ("farebox-batched", True)):
             if batching and args.quick:
@@ -261,7 +301,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 print(f"{name} gateway (pid {proc.pid}, CPU 1, ledger {'batched' if batching else 'durable'})",
                       flush=True)
                 measure(name, f"http://127.0.0.1:{port}/v1/chat/completions", {"Authorization": f"Bearer {KEY}"},
-                        "bench", proc.pid, args, results)
+                        "bench", proc.pid, args, results, direct)
 
         exe = None if args.skip_litellm else litellm_bin()
         if exe is not None:
@@ -277,7 +317,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 wait_http(f"http://127.0.0.1:{port}/health/liveliness", proc)
                 print(f"litellm proxy (pid {proc.pid}, CPU 1, no database)", flush=True)
                 measure("litellm", f"http://127.0.0.1:{port}/v1/chat/completions",
-                        {"Authorization": f"Bearer {KEY}"}, "bench", proc.pid, args, results)
+                        {"Authorization": f"Bearer {KEY}"}, "bench", proc.pid, args, results, direct)
     return results
 
 
@@ -288,13 +328,14 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for target in ("bare", "farebox", "farebox-batched", "litellm"):
-        d_json, g_json = row("direct", "json", 1), row(target, "json", 1)
-        d_str, g_str = row("direct", "stream", 1), row(target, "stream", 1)
+        g_json, g_str = row(target, "json", 1), row(target, "stream", 1)
         if g_json is None or g_json["p50_ms"] is None or g_str is None or g_str["ttfb_p50_ms"] is None:
             continue
+        # Against the direct rounds run alongside this target's (measure()).
         out[target] = {
-            "added_p50_ms": g_json["p50_ms"] - d_json["p50_ms"], "added_p99_ms": g_json["p99_ms"] - d_json["p99_ms"],
-            "added_ttfb_ms": g_str["ttfb_p50_ms"] - d_str["ttfb_p50_ms"],
+            "added_p50_ms": g_json["p50_ms"] - g_json["direct_p50_ms"],
+            "added_p99_ms": g_json["p99_ms"] - g_json["direct_p99_ms"],
+            "added_ttfb_ms": g_str["ttfb_p50_ms"] - g_str["direct_ttfb_p50_ms"],
             "peak_rss_mib": max(r["peak_rss_mib"] or 0 for r in results if r["target"] == target),
         }
     if "litellm" in out:
@@ -310,12 +351,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 s per scenario")
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per scenario")
     parser.add_argument("--clients", default="1,32,256")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="one-client scenarios: rounds alternating direct calls and the target")
     parser.add_argument("--skip-litellm", action="store_true")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     args.clients = [int(c) for c in args.clients.split(",")]
     if args.quick:
-        args.seconds = 1.0
+        args.seconds, args.rounds = 1.0, 2
     results = run(args)
     summ = summary(results)
     summ["load_average"] = os.getloadavg()

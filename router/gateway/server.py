@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import threading
@@ -99,10 +100,19 @@ def run(router: Any, settings: GatewaySettings, *, host: str, port: int, reuse_p
         banner: str | None = None) -> None:
     """Serve until interrupted (the CLI's `serve`)."""
     app = build_app(router, settings)
+    app.on_startup.append(_freeze_heap)
     if banner:
         print(banner, flush=True)
     web.run_app(app, host=host, port=port, access_log=None, print=None, reuse_port=reuse_port or None,
                 handler_cancellation=True, shutdown_timeout=5.0)
+
+
+async def _freeze_heap(app: web.Application) -> None:
+    """What start-up built (modules, price tables, pydantic schemas: most of the heap) lives as long as the
+    process: out of the collector's sight, so a full collection walks only what requests left behind (tens of
+    milliseconds less at p99)."""
+    gc.collect()
+    gc.freeze()
 
 
 def run_workers(config: str | None, demo_url: str | None, *, host: str, port: int, workers: int,

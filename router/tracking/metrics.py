@@ -43,19 +43,30 @@ class Metrics:
                                  buckets=LATENCY_BUCKETS, registry=registry)
         self.ledger = _LedgerCollector()
         registry.register(self.ledger)
+        # Labelled children by (collector, labels): labels() validates and locks on every call, and this
+        # listener runs once per call (a gateway's request path). Few distinct labels: vendor x model x status.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, collector: Any, *labels: str) -> Any:
+        key = (id(collector), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = collector.labels(*labels)
+        return child
 
     def __call__(self, record: tracking.CallRecord) -> None:
         labels = (record.vendor, record.model, record.status)
-        self.calls.labels(*labels).inc()
+        child = self._child
+        child(self.calls, *labels).inc()
         for kind, count in zip(_TOKEN_KINDS, (record.prompt_tokens, record.completion_tokens, record.cached_tokens,
                                               record.cache_write_tokens, record.reasoning_tokens), strict=True):
             if count:
-                self.tokens.labels(*labels, kind).inc(count)
+                child(self.tokens, *labels, kind).inc(count)
         if record.cost is not None and record.cost.total:
-            self.cost.labels(*labels).inc(float(record.cost.total))  # Prometheus counts in floats
+            child(self.cost, *labels).inc(float(record.cost.total))  # Prometheus counts in floats
         if record.fallbacks:
-            self.fallbacks.labels(*labels).inc(record.fallbacks)
-        self.latency.labels(*labels).observe(record.latency_s)
+            child(self.fallbacks, *labels).inc(record.fallbacks)
+        child(self.latency, *labels).observe(record.latency_s)
 
     def detach(self) -> None:
         """Stop feeding these collectors, unregister them, and stop the HTTP server serve() started."""
