@@ -5,10 +5,12 @@
     python -m bench.gateway --skip-litellm     # Farebox vs direct only
     python -m bench.gateway --json out.json    # the figures as JSON too
 
-The mock vendor (bench/server.py, its own process) and this load generator share CPU 0; the gateway under
-test runs alone on CPU 1 (os.sched_setaffinity), one process, one worker. For each target and each of JSON
-and streaming (64 chunks) at 1, 32 and 256 concurrent clients: throughput, p50/p99 latency, time to the first
-chunk, the gateway's CPU per request (/proc utime+stime) and its peak RSS (VmHWM, the whole process tree).
+The mock vendor (bench/server.py, its own process) and this load generator share CPU 0; the gateways under
+test run on CPU 1 (os.sched_setaffinity), one process, one worker each. All of them are started first, then
+every scenario runs in rounds (--rounds) that go round the targets in turn, direct calls included, so each
+target's figures and the added latency over direct come from the same minutes of a shared machine. For each
+of JSON and streaming (64 chunks) at 1, 32 and 256 concurrent clients: throughput, p50/p99 latency, time to the
+first chunk, the gateway's CPU per request (/proc utime+stime) and its peak RSS (VmHWM, the process tree).
 LiteLLM (`litellm[proxy]`, pinned below) lives in its own venv, never a Farebox dependency.
 """
 
@@ -27,6 +29,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +47,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Read once, before run() pins this process to the first: computed later, every child landed on CPU 0 too,
+# the gateway under test sharing one core with the load generator and the mock vendor.
+CPUS = sorted(os.sched_getaffinity(0))
+
+
 def pin(cpu: int) -> Any:
-    cpus = sorted(os.sched_getaffinity(0))
-    target = {cpus[cpu % len(cpus)]}
+    target = {CPUS[cpu % len(CPUS)]}
     return lambda: os.sched_setaffinity(0, target)
 
 
@@ -138,7 +145,7 @@ def litellm_bin(quiet: bool = False) -> Path | None:
 
 # -- load --------------------------------------------------------------------------------------------------
 async def scenario(url: str, headers: dict[str, str], body: bytes, stream: bool, clients: int,
-                   seconds: float) -> dict[str, Any]:
+                   seconds: float, pid: int | None = None) -> dict[str, Any]:
     import aiohttp
 
     latencies: list[float] = []
@@ -186,10 +193,12 @@ async def scenario(url: str, headers: dict[str, str], body: bytes, stream: bool,
         ttfbs.clear()
         chunks_seen.clear()
         errors = 0
+        cpu = cpu_seconds(pid) if pid else 0.0  # the server's CPU over the measured seconds, not the warm-up
         started = time.perf_counter()
         await asyncio.gather(*(worker(started + seconds) for _ in range(clients)))
         wall = time.perf_counter() - started
-    return figures(latencies, ttfbs if stream else None, chunks_seen, errors, wall)
+        cpu = cpu_seconds(pid) - cpu if pid else 0.0
+    return {**figures(latencies, ttfbs if stream else None, chunks_seen, errors, wall), "cpu_s": cpu}
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -217,7 +226,15 @@ def merged(rows: list[dict[str, Any]], stream: bool) -> dict[str, Any]:
                    sum(r["wall_s"] for r in rows))
 
 
-Direct = tuple[str, dict[str, str], str]  # the mock vendor's URL, headers and model
+@dataclass
+class Target:
+    """One thing measured: its URL, what a client sends it, and its process (None: the mock vendor itself)."""
+
+    name: str
+    url: str
+    headers: dict[str, str]
+    model: str
+    pid: int | None = None
 
 
 def body(model: str, stream: bool) -> bytes:
@@ -225,65 +242,58 @@ def body(model: str, stream: bool) -> bytes:
                        "stream": stream, "max_tokens": 64}, separators=(",", ":")).encode()
 
 
-def measure(name: str, url: str, headers: dict[str, str], model: str, pid: int | None, args: argparse.Namespace,
-            results: list[dict[str, Any]], direct: Direct | None = None) -> None:
-    """Every scenario for one target. At one client (the added-latency figures) the target's seconds are cut into
-    `args.rounds` rounds, each right after a round of direct calls: both see the same machine (other work on a
-    shared host moves latency by more than the gateway adds), and the added figures compare the two."""
+def measure(targets: list[Target], args: argparse.Namespace, results: list[dict[str, Any]]) -> None:
+    """Every scenario, each cut into `args.rounds` rounds that go round the targets in turn: on a shared host
+    other work moves latency and throughput by more than a gateway adds, and this way every target (the
+    direct calls, the gateways, LiteLLM) sees the same machine for its share of each scenario."""
     for stream in (False, True):
         for clients in args.clients:
-            paired = direct is not None and clients == 1
-            rounds = args.rounds if paired else 1
-            mine, theirs, used = [], [], 0.0
-            for _ in range(rounds):
-                if paired:
-                    assert direct is not None
-                    theirs.append(asyncio.run(scenario(direct[0], direct[1], body(direct[2], stream), stream, 1,
-                                                       args.seconds / rounds)))
-                before = cpu_seconds(pid) if pid else 0.0
-                mine.append(asyncio.run(scenario(url, headers, body(model, stream), stream, clients,
-                                                 args.seconds / rounds)))
-                used += cpu_seconds(pid) - before if pid else 0.0
-            row = merged(mine, stream)
-            if paired:
-                base = merged(theirs, stream)
-                row["direct_p50_ms"], row["direct_p99_ms"] = base["p50_ms"], base["p99_ms"]
-                row["direct_ttfb_p50_ms"] = base["ttfb_p50_ms"]
-            row.pop("_raw")
-            row.update(target=name, mode="stream" if stream else "json", clients=clients,
-                       cpu_ms_per_req=(used / max(row["requests"], 1) * 1000) if pid else None,
-                       peak_rss_mib=peak_rss_mib(pid) if pid else None)
-            results.append(row)
-            print(f"  {name:<8} {row['mode']:<6} c={clients:<4} {row['rps']:9.1f} req/s"
-                  f"  p50 {row['p50_ms'] or 0:7.2f} ms  p99 {row['p99_ms'] or 0:7.2f} ms"
-                  + (f"  ttfb {row['ttfb_p50_ms']:6.2f} ms" if row["ttfb_p50_ms"] is not None else "")
-                  + (f"  cpu {row['cpu_ms_per_req']:.3f} ms/req" if row["cpu_ms_per_req"] is not None else "")
-                  + (f"  rss {row['peak_rss_mib']:.0f} MiB" if row["peak_rss_mib"] else "")
-                  + (f"  ERRORS {row['errors']}" if row["errors"] else "")
-                  + (f"  (direct alongside: p50 {row['direct_p50_ms']:.2f} / p99 {row['direct_p99_ms']:.2f} ms)"
-                     if row.get("direct_p50_ms") is not None else ""), flush=True)
+            rounds: dict[str, list[dict[str, Any]]] = {t.name: [] for t in targets}
+            used = dict.fromkeys(rounds, 0.0)
+            for _ in range(args.rounds):
+                for t in targets:
+                    row = asyncio.run(scenario(t.url, t.headers, body(t.model, stream), stream, clients,
+                                               args.seconds / args.rounds, t.pid))
+                    rounds[t.name].append(row)
+                    used[t.name] += row["cpu_s"]
+            for t in targets:
+                row = merged(rounds[t.name], stream)
+                row.pop("_raw")
+                row.update(target=t.name, mode="stream" if stream else "json", clients=clients,
+                           cpu_ms_per_req=(used[t.name] / max(row["requests"], 1) * 1000) if t.pid else None,
+                           peak_rss_mib=peak_rss_mib(t.pid) if t.pid else None)
+                results.append(row)
+                show(row)
+
+
+def show(row: dict[str, Any]) -> None:
+    print(f"  {row['target']:<15} {row['mode']:<6} c={row['clients']:<4} {row['rps']:9.1f} req/s"
+          f"  p50 {row['p50_ms'] or 0:7.2f} ms  p99 {row['p99_ms'] or 0:7.2f} ms"
+          + (f"  ttfb {row['ttfb_p50_ms']:6.2f} ms" if row["ttfb_p50_ms"] is not None else "")
+          + (f"  cpu {row['cpu_ms_per_req']:.3f} ms/req" if row["cpu_ms_per_req"] is not None else "")
+          + (f"  rss {row['peak_rss_mib']:.0f} MiB" if row["peak_rss_mib"] else "")
+          + (f"  ERRORS {row['errors']}" if row["errors"] else ""), flush=True)
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
-    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})   # the load generator: CPU 0
+    os.sched_setaffinity(0, {CPUS[0]})   # the load generator: CPU 0
     work = Path(tempfile.mkdtemp(prefix="farebox-bench-gw-"))
     up_port = free_port()
     upstream_cmd = [sys.executable, "-m", "bench.server", "--port", str(up_port), "--chunks", str(CHUNKS)]
-    with process(upstream_cmd, cpu=0, cwd=ROOT):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(process(upstream_cmd, cpu=0, cwd=ROOT))
         time.sleep(1.0)
         upstream = f"http://127.0.0.1:{up_port}/v1"
-        print("direct (client -> mock vendor)", flush=True)
-        direct: Direct = (upstream + "/chat/completions", {"Authorization": "Bearer sk-bench"}, "bench-model")
-        measure("direct", *direct, None, args, results)
-
+        targets = [Target("direct", upstream + "/chat/completions", {"Authorization": "Bearer sk-bench"},
+                          "bench-model")]
+        # Every server is started first (each alone on CPU 1; an idle one costs nothing), then measured in turns.
         port = free_port()
         cmd = [sys.executable, "-m", "bench.bare_proxy", str(port), upstream + "/chat/completions"]
-        with process(cmd, cpu=1, cwd=ROOT) as proc:
-            wait_http(f"http://127.0.0.1:{port}/healthz", proc)
-            print(f"bare aiohttp proxy, the floor of any Python gateway (pid {proc.pid}, CPU 1)", flush=True)
-            measure("bare", f"http://127.0.0.1:{port}/v1/chat/completions", {}, "bench-model", proc.pid, args,
-                    results, direct)
+        proc = stack.enter_context(process(cmd, cpu=1, cwd=ROOT))
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+        print(f"bare: an aiohttp proxy, the floor of any Python gateway (pid {proc.pid}, CPU 1)", flush=True)
+        targets.append(Target("bare", f"http://127.0.0.1:{port}/v1/chat/completions", {}, "bench-model", proc.pid))
 
         for name, batching in (("farebox", False), ("farebox-batched", True)):
             if batching and args.quick:
@@ -296,12 +306,12 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 "num_retries": 0, "gateway": {"master_key": KEY, "ledger_batching": batching}}))
             cmd = [sys.executable, "-m", "router", "serve", "--config", str(config), "--port", str(port),
                    "--ledger", str(work / f"{name}.sqlite")]
-            with process(cmd, cpu=1, cwd=ROOT, log=work / f"{name}.log") as proc:
-                wait_http(f"http://127.0.0.1:{port}/healthz", proc)
-                print(f"{name} gateway (pid {proc.pid}, CPU 1, ledger {'batched' if batching else 'durable'})",
-                      flush=True)
-                measure(name, f"http://127.0.0.1:{port}/v1/chat/completions", {"Authorization": f"Bearer {KEY}"},
-                        "bench", proc.pid, args, results, direct)
+            proc = stack.enter_context(process(cmd, cpu=1, cwd=ROOT, log=work / f"{name}.log"))
+            wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+            print(f"{name}: Farebox's gateway (pid {proc.pid}, CPU 1, ledger {'batched' if batching else 'durable'})",
+                  flush=True)
+            targets.append(Target(name, f"http://127.0.0.1:{port}/v1/chat/completions",
+                                  {"Authorization": f"Bearer {KEY}"}, "bench", proc.pid))
 
         exe = None if args.skip_litellm else litellm_bin()
         if exe is not None:
@@ -313,11 +323,12 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 "general_settings": {"master_key": KEY}, "litellm_settings": {"telemetry": False}}))
             env = {"LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False", "NO_DOCS": "True"}
             lcmd = [str(exe), "--config", str(lconfig), "--port", str(port), "--num_workers", "1"]
-            with process(lcmd, cpu=1, env=env, cwd=work, log=work / "litellm.log") as proc:
-                wait_http(f"http://127.0.0.1:{port}/health/liveliness", proc)
-                print(f"litellm proxy (pid {proc.pid}, CPU 1, no database)", flush=True)
-                measure("litellm", f"http://127.0.0.1:{port}/v1/chat/completions",
-                        {"Authorization": f"Bearer {KEY}"}, "bench", proc.pid, args, results, direct)
+            proc = stack.enter_context(process(lcmd, cpu=1, env=env, cwd=work, log=work / "litellm.log"))
+            wait_http(f"http://127.0.0.1:{port}/health/liveliness", proc)
+            print(f"litellm: LiteLLM's proxy (pid {proc.pid}, CPU 1, no database)", flush=True)
+            targets.append(Target("litellm", f"http://127.0.0.1:{port}/v1/chat/completions",
+                                  {"Authorization": f"Bearer {KEY}"}, "bench", proc.pid))
+        measure(targets, args, results)
     return results
 
 
@@ -328,14 +339,14 @@ def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for target in ("bare", "farebox", "farebox-batched", "litellm"):
-        g_json, g_str = row(target, "json", 1), row(target, "stream", 1)
+        d_json, g_json = row("direct", "json", 1), row(target, "json", 1)
+        d_str, g_str = row("direct", "stream", 1), row(target, "stream", 1)
         if g_json is None or g_json["p50_ms"] is None or g_str is None or g_str["ttfb_p50_ms"] is None:
             continue
-        # Against the direct rounds run alongside this target's (measure()).
+        # The direct rounds ran in turn with this target's (measure()): the same machine.
         out[target] = {
-            "added_p50_ms": g_json["p50_ms"] - g_json["direct_p50_ms"],
-            "added_p99_ms": g_json["p99_ms"] - g_json["direct_p99_ms"],
-            "added_ttfb_ms": g_str["ttfb_p50_ms"] - g_str["direct_ttfb_p50_ms"],
+            "added_p50_ms": g_json["p50_ms"] - d_json["p50_ms"], "added_p99_ms": g_json["p99_ms"] - d_json["p99_ms"],
+            "added_ttfb_ms": g_str["ttfb_p50_ms"] - d_str["ttfb_p50_ms"],
             "peak_rss_mib": max(r["peak_rss_mib"] or 0 for r in results if r["target"] == target),
         }
     if "litellm" in out:
@@ -352,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per scenario")
     parser.add_argument("--clients", default="1,32,256")
     parser.add_argument("--rounds", type=int, default=4,
-                        help="one-client scenarios: rounds alternating direct calls and the target")
+                        help="each scenario in this many rounds going round the targets in turn")
     parser.add_argument("--skip-litellm", action="store_true")
     parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
