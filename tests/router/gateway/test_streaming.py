@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 
 from tests.conftest import ledger_rows
-from tests.router.gateway.conftest import MASTER
+from tests.router.gateway.conftest import MASTER, committed
 
 BODY = {"model": "cheap", "messages": [{"role": "user", "content": "Hi there, tell me something"}], "stream": True}
 HEADERS = {"Authorization": f"Bearer {MASTER}"}
@@ -94,3 +94,26 @@ async def test_anthropic_stream_keepalive_and_events(gateway: Any, emu: Any) -> 
     assert lines[0] == ": keep-alive"
     events = [line[7:] for line in lines if line.startswith("event: ")]
     assert events[0] == "message_start" and events[-2:] == ["message_delta", "message_stop"]
+
+
+async def test_a_stream_has_no_cost_headers_its_cost_is_at_the_end_of_each_wire(gateway: Any) -> None:
+    """The headers leave before the first token: the cost is on the final usage chunk (OpenAI) or on
+    message_delta (Anthropic), as the README says, and it is the ledger's figure."""
+    openai_body = {**BODY, "stream_options": {"include_usage": True}}
+    anthropic_body = {"model": "claude", "max_tokens": 500, "stream": True, "messages": BODY["messages"]}
+    costs = []
+    async with aiohttp.ClientSession() as session:
+        for path, body in (("/v1/chat/completions", openai_body), ("/v1/messages", anthropic_body)):
+            async with session.post(gateway.url + path, json=body, headers=HEADERS) as resp:
+                assert resp.status == 200 and resp.content_type == "text/event-stream"
+                assert not [h for h in resp.headers if h.lower().startswith("x-farebox-cost")]
+                events = [json.loads(line[6:]) async for _, line in _lines(resp)
+                          if line.startswith("data: {")]
+            if path == "/v1/messages":
+                [delta] = [e for e in events if e["type"] == "message_delta"]
+                costs.append(Decimal(delta["usage"]["cost"]))
+            else:
+                assert events[-1]["choices"] == [] and all("usage" not in e for e in events[:-1])
+                costs.append(Decimal(events[-1]["usage"]["cost"]))
+    rows = committed(gateway.ledger)
+    assert all(c > 0 for c in costs) and [Decimal(r["cost_total"]) for r in rows] == costs
