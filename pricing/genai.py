@@ -32,7 +32,7 @@ def available() -> bool:
 def _snapshot() -> Any:
     # The data bundled in the wheel. genai-prices only downloads newer data when a caller starts its
     # UpdatePrices task, which Farebox never does; a custom snapshot someone else set is refused too.
-    from genai_prices import data_snapshot
+    from genai_prices import data_snapshot  # lazy: genai-prices is the optional [prices] extra
 
     snapshot = data_snapshot.get_snapshot()
     return None if snapshot.from_auto_update else snapshot

@@ -337,7 +337,7 @@ def _parse(path: Path) -> object:
         raise PricingError(f"{path}: cannot read price file: {exc}") from exc
     if suffix in (".yaml", ".yml"):
         try:
-            import yaml
+            import yaml  # lazy: PyYAML is the optional [yaml] extra; TOML and JSON work without it
         except ImportError:
             raise PricingError(f"{path}: reading YAML needs PyYAML; use TOML or JSON instead") from None
         try:

@@ -134,7 +134,7 @@ def load_encoding(name: str, path: Path | None = None) -> tiktoken.Encoding:
         with _lock:
             encoding = _loaded.get(key)
             if encoding is None:
-                import tiktoken
+                import tiktoken  # lazy: tiktoken loads only for the first count, keeping `import router` cheap
 
                 encoding = tiktoken.Encoding(
                     name=spec.name,

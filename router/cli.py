@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
+import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +78,6 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def _instant(text: str) -> Any:
     """--at: an ISO date or datetime; "Z" or no offset means UTC."""
-    from datetime import UTC, datetime
-
     try:
         parsed = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
@@ -154,8 +155,6 @@ def cmd_effort(args: argparse.Namespace) -> int:
 
 
 def cmd_spend(args: argparse.Namespace) -> int:
-    import csv
-
 
     group_by = [name.strip() for value in args.by or () for name in value.split(",") if name.strip()]
     try:
@@ -253,8 +252,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     where = f"http://{args.host}:{args.port}"
     if args.demo:
-        import tempfile
-
         from router.emulator import Emulator  # lazy: only the demo gateway runs the emulator
 
         # The emulator's spend is not real: a throw-away ledger unless --ledger names one.

@@ -156,7 +156,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _read_yaml(path: Path, text: str) -> tuple[Any, str | None]:
     try:
-        import yaml
+        import yaml  # lazy: PyYAML is the optional [yaml] extra; JSON configs work without it
     except ImportError:
         raise ConfigError(f"{path}: reading YAML needs PyYAML (pip install 'farebox[yaml]'), or use JSON") from None
 

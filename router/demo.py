@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from pricing.cost import money
@@ -35,9 +37,6 @@ def _cost(resp: Any) -> None:
 
 
 def run_demo() -> int:
-    import tempfile
-    from pathlib import Path
-
     # The emulator's spend is not real: record it in a throw-away ledger, never the user's own.
     scratch = tempfile.TemporaryDirectory(prefix="farebox-demo-")
     ledger = Path(scratch.name) / "ledger.sqlite"

@@ -22,6 +22,7 @@ from router.resolve import resolve
 from router.streaming import SyncStream, open_stream
 from router.tracking import state as state_mod
 from router.tracking.budgets import Budget, Budgets
+from router.tracking.settings import shared_state
 from router.tracking.spending import spend
 from vendors.catalogue import lookup
 from vendors.errors import (
@@ -125,7 +126,7 @@ class Router:
     def state(self) -> Any:
         """Where this Router's cooldowns, rate limits, latency and budget reservations live."""
         if self._state is None:
-            self._state = state_mod.resolve(self.config.state)
+            self._state = shared_state(self.config.state)
             if self._budgets is not None:
                 self._budgets.state = self._state
         return self._state

@@ -4,8 +4,12 @@
     settings.py     configure(), listeners, flush, the process-wide Tracker
     trace.py        Trace (one call in progress) and Tracker (records to listeners and the ledger)
     handoff.py      settling a record: awaiting its commit, the sync API's commit on the caller's thread
-    ledger.py       the SQLite ledger and its group-commit writer thread; ledger_file.py its file and schema
+    writer.py       the ledger's group-commit writer thread, shared by both backends
+    ledger.py       the ledger per file or URL (get), and the SQLite writer; ledger_file.py its file and schema
+    ledger_pg.py    the PostgreSQL writer (spool when unreachable); spool.py the spool; rollup.py the spend rollups
     budgets.py      budgets checked before a request; spending.py spend queries; metrics.py Prometheus
+    state.py        routing and budget state by URL; state_local.py this process's; state_redis.py on Redis
+    doctor.py       what each backend is doing (python -m router doctor)
 """
 
 from __future__ import annotations

@@ -21,7 +21,11 @@ from pydantic import (
     model_validator,
 )
 
-from router.tracking.ledger import settle
+from router.tracking.ledger_pg import spent as pg_spent
+from router.tracking.rollup import fold_sqlite
+from router.tracking.state import run_soon
+from router.tracking.state_local import Over
+from router.tracking.writer import settle
 from vendors.errors import BudgetExceededError, ConfigError
 
 _PICO = Decimal(10**12)  # the ledger's cost_pico unit; int64 values divide exactly at 28 digits
@@ -206,8 +210,6 @@ class Budgets:
 
     async def _reserve_shared(self, ledger: Any, matching: list[Budget], estimate: Decimal, now: datetime,
                               vendor: str | None, model: str | None) -> Reservation | None:
-        from router.tracking.state_redis import Over
-
         state = self.state
         claims = []
         for budget in matching:
@@ -233,15 +235,11 @@ class Budgets:
         """The call ended: its claim becomes its real cost until the ledger has committed its row."""
         reservation.amount = cost
         if reservation.ticket is not None:  # shared: the claim ends now and the cost joins the period's spend
-            from router.tracking.state import run_soon
-
             run_soon(self.state.settle(reservation.ticket, cost if cost.is_finite() else Decimal(0)))
 
     def release(self, reservation: Reservation) -> None:
         if reservation.ticket is not None:
             if not reservation.ticket.settled:
-                from router.tracking.state import run_soon
-
                 run_soon(self.state.settle(reservation.ticket, Decimal(0)))
             return
         with self._lock:
@@ -282,12 +280,8 @@ def _spent(conn: Any, budget: Budget, now: datetime) -> Decimal:
     else:
         where, params = " AND tag_key = ''", []
     if not isinstance(conn, sqlite3.Connection):
-        from router.tracking.ledger_pg import spent
-
-        return spent(conn, where.replace("?", "%s"), params, start)
+        return pg_spent(conn, where.replace("?", "%s"), params, start)
     try:
-        from router.tracking.rollup import fold_sqlite
-
         fold_sqlite(conn)  # the rows committed since the last check
         pico, inexact = conn.execute(f"SELECT COALESCE(SUM(cost_pico), 0), COALESCE(SUM(inexact), 0) FROM spend_day "
                                      f"WHERE bucket >= ?{where}", [int(start), *params]).fetchone()

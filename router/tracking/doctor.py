@@ -8,15 +8,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from router.tracking import ledger as ledger_mod
+from router.tracking import ledger_file, ledger_pg, settings
+from router.tracking.spool import Spool
+from router.tracking.state import open_state
+
 __all__ = ["diagnose"]
 
 
 def diagnose(state: str | None = None, ledger: str | None = None) -> dict[str, Any]:
     """A report per backend: reachable, latency, schema version, rows, spool size (nothing is changed)."""
-    from router.tracking import ledger as ledger_mod
-    from router.tracking import settings
-    from router.tracking.state import open_state
-
     state_url = state or settings.state_url()
     shared = open_state(state_url)
     state_report = asyncio.run(_describe(shared))
@@ -36,10 +37,8 @@ async def _describe(state: Any) -> dict[str, Any]:
 
 
 def _sqlite(path: Path) -> dict[str, Any]:
-    from router.tracking.ledger_file import SCHEMA_VERSION
-
     out: dict[str, Any] = {"backend": "sqlite", "path": str(path), "exists": path.exists(),
-                           "schema_expected": SCHEMA_VERSION}
+                           "schema_expected": ledger_file.SCHEMA_VERSION}
     if not path.exists():
         return out
     began = time.perf_counter()
@@ -61,15 +60,13 @@ def _sqlite(path: Path) -> dict[str, Any]:
 
 
 def _pg(url: str) -> dict[str, Any]:
-    from router.tracking.ledger_pg import SCHEMA_VERSION, redact
-    from router.tracking.spool import Spool
-
     files, size = Spool(url).size()
-    out: dict[str, Any] = {"backend": "postgresql", "url": redact(url), "schema_expected": SCHEMA_VERSION,
+    out: dict[str, Any] = {"backend": "postgresql", "url": ledger_pg.redact(url),
+                           "schema_expected": ledger_pg.SCHEMA_VERSION,
                            "spool_files": files, "spool_bytes": size}
     began = time.perf_counter()
     try:
-        import psycopg
+        import psycopg  # lazy: the optional [postgres] extra; without it the report says the import failed
 
         with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
             out["latency_ms"] = round((time.perf_counter() - began) * 1000, 3)

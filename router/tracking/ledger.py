@@ -1,8 +1,7 @@
-"""The SQLite call ledger: one writer thread per file per process, off the event loop, committing in groups."""
+"""The call ledger: the process's one writer per SQLite file or PostgreSQL database, and the SQLite writer."""
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import itertools
 import logging
@@ -10,7 +9,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,48 +23,22 @@ from router.tracking.ledger_file import (
     failure,
     insert_many,
 )
+from router.tracking.ledger_pg import PgLedger
+from router.tracking.writer import Done, Writer
 from vendors.errors import LedgerError
 
 __all__ = ["COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "Ledger", "close_all", "connect", "default_path", "failure",
-           "get", "is_url", "opened", "settle", "stats"]
+           "get", "is_url", "opened", "stats"]
 
 log = logging.getLogger("farebox")
 
-Done = Callable[[BaseException | None], None]
 
-
-class _Control:
-    """A queue item that is not a row: flush, stop, or a function to run on the writer's connection."""
-
-    __slots__ = ("done", "fn", "stop")
-
-    def __init__(self, done: Callable[[Any, BaseException | None], None], fn: Callable[..., Any] | None = None,
-                 stop: bool = False) -> None:
-        self.done, self.fn, self.stop = done, fn, stop
-
-
-class Ledger:
-    """Rows go on a list; one daemon thread inserts them in batches (group commit) and reports back.
-
-    Durable: the writer is woken when the list stops being empty and commits all it finds, then calls
-    each row's `done`. Batching: nobody is woken per row; the writer commits every `flush_interval`
-    seconds, when `batch_size` rows wait, at `flush()` and at exit.
-    """
+class Ledger(Writer):
+    """The SQLite writer (router.tracking.writer's queue and thread); failed batches are kept and retried."""
 
     def __init__(self, path: Path, *, batching: bool = False, batch_size: int = 500,
                  flush_interval: float = 1.0) -> None:
-        self.path = path
-        self.batching, self.batch_size, self.flush_interval = batching, batch_size, flush_interval
-        self.error: LedgerError | None = None   # why the file could not be opened
-        self.ready = False
-        self.write_error: LedgerError | None = None  # the last failed commit, raised by the next flush()
-        self.closed = False
-        self._rows: list[tuple[Any, Done | None]] = []
-        self._queue: queue.SimpleQueue[_Control | None] = queue.SimpleQueue()  # None: rows are waiting
-        self._opened = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._failing = False
+        super().__init__(path, batching=batching, batch_size=batch_size, flush_interval=flush_interval)
         # Rows written on callers' threads (write_here) use a second connection; this lock keeps it and the
         # writer's from meeting inside SQLite, whose busy handler would sleep in milliseconds.
         self._write_lock = threading.Lock()
@@ -74,83 +47,25 @@ class Ledger:
         # commit; at most RETRY_ROWS, the oldest dropped past that. Only the writer thread touches it.
         self._retry: list[tuple[Any, ...]] = []
 
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the writer thread (once); it opens the file. Rows submitted meanwhile wait for it."""
-        with self._lock:
-            if self._thread is None:
-                name = getattr(self.path, "name", "postgresql")
-                self._thread = threading.Thread(target=self._run, name=f"farebox-ledger:{name}", daemon=True)
-                self._thread.start()
-
-    def open(self, timeout: float | None = None) -> None:
-        """Start the writer (once) and wait until the file is open and migrated; LedgerError if not."""
-        self.start()
-        self._opened.wait(timeout)
-        if self.error is not None:
-            raise self.error
-
-    async def aopen(self) -> None:
-        """`open()` without blocking the event loop."""
-        if not self.ready:
-            await asyncio.to_thread(self.open)
-        elif self.error is not None:
-            raise self.error
-
-    def _run(self) -> None:
-        """The writer thread: open the backend, serve it, and answer every caller if either fails."""
-        try:
-            handle = self._open_backend()
-        except LedgerError as exc:
-            self.error = exc
-            self._opened.set()
-            self._fail_all(exc)
-            return
-        self.ready = True
-        self._opened.set()
-        try:
-            self._serve_backend(handle)
-        except BaseException as exc:  # a bug here must not leave callers waiting on a dead thread
-            log.exception("the ledger writer for %s stopped", self._label())
-            self.error = self._stopped(exc)
-            self._fail_all(self.error)
-        finally:
-            self._close_backend(handle)
-
-    # The backend's part of the writer thread (PgLedger overrides these four and _label).
-    def _open_backend(self) -> Any:
+    def _open_backend(self) -> sqlite3.Connection:
         return connect(self.path)
 
-    def _serve_backend(self, conn: Any) -> None:
-        self._serve(conn)
-
-    def _close_backend(self, conn: Any) -> None:
+    def _close_backend(self, conn: sqlite3.Connection) -> None:
         conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        return connect(self.path)
 
     def _stopped(self, exc: BaseException) -> LedgerError:
         return failure(self.path, "the writer stopped", exc)
 
-    def _label(self) -> object:
-        return self.path
+    def _after_close(self) -> None:
+        with self._write_lock:  # write_here sees `closed` under this lock, so nobody is using it
+            here, self._here = self._here, None
+        if here is not None:
+            here.close()
 
-    def _take(self) -> list[tuple[Any, Done | None]]:
-        with self._lock:
-            rows, self._rows = self._rows, []
-        return rows
-
-    def _fail_all(self, exc: LedgerError) -> None:
-        # A file that never opened: everything submitted (before or after) is answered with the error.
-        while True:
-            item = self._queue.get()
-            for _, done in self._take():
-                if done is not None:
-                    done(exc)
-            if item is not None:
-                item.done(None, exc)
-                if item.stop:
-                    return
-
-    def _serve(self, conn: sqlite3.Connection) -> None:
+    def _serve_backend(self, conn: sqlite3.Connection) -> None:
         get, timeout = self._queue.get, (self.flush_interval if self.batching else None)
         while True:
             try:
@@ -166,19 +81,6 @@ class Ledger:
                     _stats["dropped"] += len(self._retry)
                     self._retry = []
                 return
-
-    def _control(self, conn: sqlite3.Connection, item: _Control) -> bool:
-        if item.fn is None:
-            error, self.write_error = self.write_error, None
-            item.done(None, error)
-            return not item.stop
-        try:
-            result = item.fn(conn)
-        except BaseException as exc:
-            item.done(None, exc)
-        else:
-            item.done(result, None)
-        return True
 
     def _commit(self, conn: sqlite3.Connection, pending: list[tuple[Any, Done | None]]) -> None:
         retry = self._retry
@@ -253,21 +155,6 @@ class Ledger:
                 conn.execute("ROLLBACK")
             raise
 
-    # -- producers ---------------------------------------------------------------------------
-    def submit(self, row: tuple[Any, ...], done: Done | None = None) -> None:
-        """Queue a row (CallRecord.to_row(), COLUMNS order); `done(error or None)` runs on the writer after commit."""
-        with self._lock:  # never after the stop item, where no writer would see it
-            if not self.closed:
-                rows = self._rows
-                rows.append((row, done))
-                # Durable: wake the writer when the list stops being empty (it takes all it finds).
-                # Batching: only a full batch wakes it; otherwise its timer does.
-                wake = len(rows) == (self.batch_size if self.batching else 1)
-                if wake:
-                    self._queue.put(None)
-                return
-        self._write_now(row, done)
-
     def write_here(self, row: tuple[Any, ...]) -> LedgerError | None:
         """Commit one row on the calling thread (a sync call's caller, never an event loop); the error, if any."""
         if not self.ready:
@@ -305,88 +192,6 @@ class Ledger:
         if done is not None:
             done(error)
 
-    def run(self, fn: Callable[[sqlite3.Connection], Any], done: Callable[[Any, BaseException | None], None]) -> None:
-        """Run `fn(connection)` on the writer thread after every row queued before it; then `done(result, exc)`."""
-        with self._lock:
-            if not self.closed:
-                self._queue.put(_Control(done, fn))
-                return
-        try:  # closed (exit, reconfiguration): on a connection of its own
-            conn = connect(self.path)
-            try:
-                result = fn(conn)
-            finally:
-                conn.close()
-        except BaseException as exc:
-            done(None, exc)
-        else:
-            done(result, None)
-
-    def flush(self, timeout: float | None = 30.0) -> None:
-        """Commit everything queued so far; raises the last write error (LedgerError) if a commit failed."""
-        if self._thread is None or self.closed:
-            return  # close() committed what was queued
-        event = threading.Event()
-        box: list[BaseException | None] = [None]
-
-        def done(_: Any, error: BaseException | None) -> None:
-            box[0] = error
-            event.set()
-
-        self._queue.put(_Control(done))
-        if not event.wait(timeout):
-            raise LedgerError(f"cost ledger {str(self.path)!r}: flush did not finish within {timeout:g}s")
-        if box[0] is not None:
-            raise box[0]
-
-    async def aflush(self) -> None:
-        """`flush()` from a coroutine, without blocking the event loop."""
-        if self._thread is None or self.closed:
-            return
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-
-        def done(_: Any, error: BaseException | None) -> None:
-            loop.call_soon_threadsafe(settle, future, error)
-
-        self._queue.put(_Control(done))
-        await future
-
-    def flush_quietly(self) -> None:
-        """`flush()`, logging instead of raising (reconfiguration, exit)."""
-        try:
-            self.flush()
-        except LedgerError as exc:
-            log.error("%s", exc)
-
-    def close(self, timeout: float = 30.0) -> None:
-        """Commit what is pending and stop the writer."""
-        stopped = threading.Event()
-        with self._lock:
-            thread = self._thread
-            if self.closed:
-                return
-            self.closed = True
-            running = thread is not None and thread.is_alive()
-            if running:
-                self._queue.put(_Control(lambda *_: stopped.set(), stop=True))
-        if running:
-            stopped.wait(timeout)
-            thread.join(timeout)
-        with self._write_lock:  # write_here sees `closed` under this lock, so nobody is using it
-            here, self._here = self._here, None
-        if here is not None:
-            here.close()
-
-
-def settle(future: asyncio.Future[Any], error: BaseException | None, result: Any = None) -> None:
-    if future.done():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
-
 
 # Batching rows kept after a failed commit, per Ledger at most this many (a few MB).
 RETRY_ROWS = 20_000
@@ -399,7 +204,7 @@ def stats() -> dict[str, int]:
     return dict(_stats)
 
 
-_ledgers: dict[Path, Ledger] = {}
+_ledgers: dict[Path, Writer] = {}
 _ledgers_lock = threading.Lock()
 
 
@@ -418,8 +223,6 @@ def get(path: str | os.PathLike[str] | None = None, **options: Any) -> Any:
                 found.close()
                 found = None
             if found is None:
-                from router.tracking.ledger_pg import PgLedger
-
                 found = _ledgers[path] = PgLedger(path, **options)  # type: ignore[index]
             return found
     resolved = Path(path).expanduser() if path is not None else default_path()
@@ -434,11 +237,11 @@ def get(path: str | os.PathLike[str] | None = None, **options: Any) -> Any:
         return ledger
 
 
-def _differs(ledger: Ledger, options: dict[str, Any]) -> bool:
+def _differs(ledger: Writer, options: dict[str, Any]) -> bool:
     return any(getattr(ledger, key) != value for key, value in options.items())
 
 
-def close_all(ledgers: Iterable[Ledger] | None = None) -> None:
+def close_all(ledgers: Iterable[Writer] | None = None) -> None:
     """Commit and stop every writer (at exit, and when tests reconfigure)."""
     with _ledgers_lock:
         targets = list(ledgers) if ledgers is not None else list(_ledgers.values())
@@ -451,14 +254,14 @@ def close_all(ledgers: Iterable[Ledger] | None = None) -> None:
             log.debug("closing the ledger failed", exc_info=True)
 
 
-def opened(path: Path) -> Ledger | None:
-    """This process's writer for `path`, if one is running."""
+def opened(where: Path | str) -> Writer | None:
+    """This process's writer for an SQLite file or a PostgreSQL URL, if one is running."""
     with _ledgers_lock:
-        ledger = _ledgers.get(path)
+        ledger = _ledgers.get(where)  # type: ignore[call-overload]
     return ledger if ledger is not None and ledger.ready and not ledger.closed else None
 
 
-_orphans: list[Ledger] = []
+_orphans: list[Writer] = []
 
 
 def _after_fork() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -22,9 +23,9 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from router.tracking import rollup
-from router.tracking.ledger import Ledger, _Control
 from router.tracking.ledger_file import COLUMNS
 from router.tracking.spool import Spool
+from router.tracking.writer import Control, Writer
 from vendors.errors import LedgerError
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PgLedger", "connect", "redact", "spend_rows", "spent"]
@@ -68,7 +69,7 @@ def redact(url: str) -> str:
 
 def _driver() -> Any:
     try:
-        import psycopg
+        import psycopg  # lazy: psycopg is the optional [postgres] extra, loaded only for a PostgreSQL ledger
     except ImportError as exc:
         raise LedgerError("a PostgreSQL ledger needs psycopg 3: pip install 'farebox[postgres]'") from exc
     return psycopg
@@ -132,12 +133,12 @@ def insert(conn: Any, rows: list[tuple[Any, ...]]) -> int:
     return 0
 
 
-class PgLedger(Ledger):
+class PgLedger(Writer):
     """The Ledger's queue and writer thread, writing to PostgreSQL; unreachable: rows go to the spool."""
 
     def __init__(self, url: str, *, batching: bool = False, batch_size: int = 500, flush_interval: float = 1.0,
                  spool: Spool | None = None, write_timeout: float = 5.0) -> None:
-        super().__init__(url, batching=batching, batch_size=batch_size, flush_interval=flush_interval)  # type: ignore[arg-type]
+        super().__init__(url, batching=batching, batch_size=batch_size, flush_interval=flush_interval)
         self.where = redact(url)
         self.spool = spool or Spool(url)
         self.conn: Any = None
@@ -164,8 +165,8 @@ class PgLedger(Ledger):
             self.conn.close()
         self.spool.close()
 
-    def _stopped(self, exc: BaseException) -> LedgerError:
-        return LedgerError(f"cost ledger {self.where}: the writer stopped: {exc}")
+    def _connect(self) -> Any:
+        return connect(self.path)
 
     def _label(self) -> object:
         return self.where
@@ -311,7 +312,7 @@ class PgLedger(Ledger):
                 except Exception:
                     log.debug("ledger waiter failed", exc_info=True)
 
-    def _control_pg(self, item: _Control) -> bool:
+    def _control_pg(self, item: Control) -> bool:
         if item.fn is None:
             return self._control(None, item)  # type: ignore[arg-type]
         if self.conn is None:
@@ -329,7 +330,7 @@ class PgLedger(Ledger):
             item.done(result, None)
         return True
 
-    # -- producers the base class writes to SQLite itself -------------------------------------------
+    # -- producers that go through the spool when the database is away -------------------------------------------
     def write_here(self, row: tuple[Any, ...]) -> LedgerError | None:
         """A sync call's row: through the writer (which spools if need be); its error, if any."""
         event, box = threading.Event(), [None]
@@ -358,27 +359,9 @@ class PgLedger(Ledger):
         if done is not None:
             done(error)
 
-    def run(self, fn: Callable[[Any], Any], done: Callable[[Any, BaseException | None], None]) -> None:
-        with self._lock:
-            if not self.closed:
-                self._queue.put(_Control(done, fn))
-                return
-        try:
-            conn = connect(self.path)  # type: ignore[arg-type]
-            try:
-                result = fn(conn)
-            finally:
-                conn.close()
-        except BaseException as exc:
-            done(None, exc)
-        else:
-            done(result, None)
-
 
 def _cut(conn: Any) -> None:
     """Shut down a connection's socket from another thread: the blocked libpq call fails at once."""
-    import socket
-
     try:
         sock = socket.socket(fileno=os.dup(conn.fileno()))
     except (OSError, ValueError):
@@ -404,13 +387,7 @@ _readers = threading.local()
 
 def spend_rows(url: str, names: list[str], since: float | None, until: float | None,
                where: dict[str, Any] | None) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-    """spend() on PostgreSQL: this process's queued records are committed first."""
-    from router.tracking import ledger as ledger_mod
-
-    with ledger_mod._ledgers_lock:
-        mine = ledger_mod._ledgers.get(url)  # type: ignore[call-overload]
-    if mine is not None and mine.ready and not mine.closed:
-        mine.flush()
+    """spend() on PostgreSQL, from the rollups (else the rows); the caller commits its own queued records first."""
     psycopg = _driver()
     for attempt in range(2):
         conns = getattr(_readers, "conns", None)

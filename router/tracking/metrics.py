@@ -27,7 +27,7 @@ class Metrics:
     """
 
     def __init__(self, registry: Any) -> None:
-        from prometheus_client import Counter, Histogram
+        from prometheus_client import Counter, Histogram  # lazy: prometheus-client is the optional [metrics] extra
 
         self.registry = registry
         self.server: Any = None  # the HTTP server serve() started, if any
@@ -88,7 +88,7 @@ class _LedgerCollector:
     """Batching rows of failed ledger commits (router.tracking.ledger.stats()), read at each scrape."""
 
     def collect(self) -> Any:
-        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily  # lazy: the [metrics] extra
 
 
         stats = ledger.stats()
@@ -106,7 +106,7 @@ def attach(registry: Any = None) -> Metrics:
     Attaching twice to one registry returns the same Metrics.
     """
     try:
-        import prometheus_client
+        import prometheus_client  # lazy: the optional [metrics] extra; its absence is a ConfigError
     except ImportError as exc:
         raise ConfigError("router.tracking.metrics needs prometheus-client: pip install 'farebox[metrics]'") from exc
     registry = registry if registry is not None else prometheus_client.REGISTRY
@@ -124,7 +124,7 @@ def serve(port: int, addr: str = "127.0.0.1", registry: Any = None) -> Metrics:
     Port 0 picks a free port: `metrics.server.server_port` tells which.
     """
     metrics = attach(registry)  # first: without prometheus-client, the error names the extra to install
-    from prometheus_client import start_http_server
+    from prometheus_client import start_http_server  # lazy: the [metrics] extra, checked by attach()
 
     started = start_http_server(port, addr=addr, registry=metrics.registry)
     if isinstance(started, tuple):  # (server, thread) since prometheus-client 0.17

@@ -10,15 +10,15 @@ from typing import Any
 
 from router import loop
 from router.tracking import ledger as ledger_mod
+from router.tracking import state as state_mod
 from router.tracking.budgets import Budgets
 from router.tracking.handoff import Handoff, claim
 from router.tracking.record import Listener, Mode
-from router.tracking.state import open_state
 from router.tracking.trace import Tracker
 from vendors.errors import ConfigError, LedgerError
 
 __all__ = ["active", "add_listener", "aflush", "configure", "flush", "ledger_path", "remove_listener", "reset",
-           "run_sync", "state_url"]
+           "run_sync", "shared_state", "state_url"]
 
 _MODES = ("strict", "best-effort", "off")
 
@@ -53,7 +53,7 @@ def _build(settings: Mapping[str, Any]) -> Tracker:
         items.append({"scope": "global", "max_budget": settings["max_budget"],
                       "period": settings.get("budget_period") or "day",
                       "unpriced": settings.get("unpriced") or "block"})
-    budgets = Budgets(items, state=open_state(_state_url(settings)) if items else None)
+    budgets = Budgets(items, state=state_mod.open_state(_state_url(settings)) if items else None)
     where = settings.get("ledger", True)
     batching = bool(settings.get("batching", False))
     ledger = None
@@ -167,6 +167,13 @@ def state_url() -> str | None:
     return _state_url(_settings)
 
 
+def shared_state(explicit: Any = None) -> Any:
+    """A State from an object, a URL, or (None) the process's configured state / $FAREBOX_STATE."""
+    if explicit is not None and not isinstance(explicit, str):
+        return explicit
+    return state_mod.open_state(state_url() if explicit is None else explicit)
+
+
 def ledger_target() -> str | Path:
     """Where calls are recorded: a PostgreSQL URL, else the ledger file (ledger_path())."""
     where = _settings.get("ledger", True)
@@ -198,10 +205,8 @@ def remove_listener(fn: Listener) -> None:
 
 def flush(timeout: float | None = 30.0) -> None:
     """Commit every queued record now (batching mode); raises LedgerError if a commit failed."""
-    from router.tracking import state
-
-    if state.pending() and loop.started():  # budget settlements on their way to shared state
-        loop.run(state.drain(), timeout)
+    if state_mod.pending() and loop.started():  # budget settlements on their way to shared state
+        loop.run(state_mod.drain(), timeout)
     tracker = _tracker
     if tracker is not None and tracker.ledger is not None and tracker.ledger.ready:
         tracker.ledger.flush(timeout)
@@ -209,9 +214,7 @@ def flush(timeout: float | None = 30.0) -> None:
 
 async def aflush() -> None:
     """`flush()` from a coroutine."""
-    from router.tracking import state
-
-    await state.drain()
+    await state_mod.drain()
     tracker = _tracker
     if tracker is not None and tracker.ledger is not None and tracker.ledger.ready:
         await tracker.ledger.aflush()

@@ -13,7 +13,7 @@ from typing import Any
 
 from router import tracking
 from router.tracking import ledger as ledger_mod
-from router.tracking import rollup
+from router.tracking import ledger_pg, rollup, settings
 from router.tracking.budgets import tag_path
 
 _PICO = Decimal(10**12)  # the ledger's cost_pico unit; int64 values divide exactly at 28 digits
@@ -147,15 +147,13 @@ def spend(group_by: Iterable[str] | str = (), since: Any = None, until: Any = No
         _key_sql(name, [])  # an unknown name is a ValueError before any query
     clause, params = _where(lo, hi, where)
     url = _url(ledger)
-    if url is not None:
-        from router.tracking.ledger_pg import spend_rows
-
-        return [SpendRow(dict(zip(names, key, strict=True)), **values)
-                for key, values in spend_rows(url, names, lo, hi, where)]
-    path = _path(ledger)
-    existing = ledger_mod.opened(path)
+    path = _path(ledger) if url is None else None
+    existing = ledger_mod.opened(url or path)
     if existing is not None:
-        existing.flush()
+        existing.flush()  # this process's queued records count too
+    if url is not None:
+        return [SpendRow(dict(zip(names, key, strict=True)), **values)
+                for key, values in ledger_pg.spend_rows(url, names, lo, hi, where)]
     if not path.exists():
         return []
     conn = ledger_mod.connect(path, migrate=True)  # an older file gains its rollups on first query
@@ -186,8 +184,6 @@ def spend(group_by: Iterable[str] | str = (), since: Any = None, until: Any = No
 def _url(ledger: Any) -> str | None:
     """The PostgreSQL URL of the ledger asked for (or configured), else None (an SQLite file)."""
     if ledger is None:
-        from router.tracking import settings
-
         ledger = settings.ledger_target()
     return ledger if isinstance(ledger, str) and ledger_mod.is_url(ledger) else None
 

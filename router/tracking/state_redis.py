@@ -16,7 +16,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from router.tracking.state import Limit, LocalState, Outage, Pick
+from router.tracking.state_local import Limit, LocalState, Outage, Over, Pick
 from vendors.errors import BudgetExceededError, ConfigError
 
 __all__ = ["Over", "RedisState", "Ticket", "to_pico"]
@@ -152,7 +152,7 @@ class RedisState:
     def __init__(self, url: str, *, prefix: str = "farebox", timeout: float = 0.5, reservation_ttl: float = 300.0,
                  budget_on_error: str = "closed") -> None:
         try:
-            import redis.asyncio  # noqa: F401
+            import redis.asyncio  # noqa: F401  # lazy: redis-py is the optional [redis] extra
         except ImportError as exc:
             raise ConfigError("state on Redis needs redis-py: pip install 'farebox[redis]'") from exc
         parts = urlsplit(url)
@@ -175,6 +175,7 @@ class RedisState:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
+            # lazy: redis-py, the optional [redis] extra, loads with the first Redis call
             import redis.asyncio as aioredis
             from redis.asyncio.retry import Retry
             from redis.backoff import NoBackoff
@@ -202,7 +203,7 @@ class RedisState:
         return f"{self._member}{next(self._seq):x}"
 
     async def _call(self, source: str, keys: list[str], args: list[Any]) -> Any:
-        import redis.exceptions
+        import redis.exceptions  # lazy: the optional [redis] extra (checked in __init__)
 
         client = self._client()
         try:
@@ -236,7 +237,7 @@ class RedisState:
     async def latencies(self, labels: Sequence[str]) -> list[float | None]:
         if self.outage.down:
             return await self.local.latencies(labels)
-        import redis.exceptions
+        import redis.exceptions  # lazy: the optional [redis] extra (checked in __init__)
 
         try:
             values = await self._client().mget([self.key("lat", label) for label in labels])
@@ -319,7 +320,7 @@ class RedisState:
 
     # -- doctor / lifecycle ------------------------------------------------------------------------------
     async def describe(self) -> dict[str, Any]:
-        import redis.exceptions
+        import redis.exceptions  # lazy: the optional [redis] extra (checked in __init__)
 
         began = time.perf_counter()
         try:
@@ -350,11 +351,3 @@ class _Down(Exception):
     def __init__(self, exc: BaseException) -> None:
         super().__init__(str(exc))
         self.exc = exc
-
-
-class Over(Exception):
-    """Budget `index` of the claims is exceeded: what was spent and held there."""
-
-    def __init__(self, index: int, spent: Decimal, held: Decimal) -> None:
-        super().__init__(index)
-        self.index, self.spent, self.held = index, spent, held

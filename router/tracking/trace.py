@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from router.tracking import ledger as ledger_mod
 from router.tracking.handoff import handoff
 from router.tracking.record import CallRecord, Listener, Mode
+from router.tracking.writer import settle
 from vendors.errors import LedgerError
 
 __all__ = ["Trace", "Tracker"]
@@ -259,7 +259,7 @@ class _Wakeups:
         with self.lock:
             items, self.items = self.items, []
         for future, error in items:
-            ledger_mod.settle(future, error)
+            settle(future, error)
 
 
 _wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wakeups] = weakref.WeakKeyDictionary()
