@@ -137,7 +137,7 @@ def adaptive_and_output_effort(level: str, max_tokens: int | None) -> Rendered:
 
 
 MIN_BUDGET = 1024   # Anthropic: budget_tokens ≥ 1024 and < max_tokens (docs/vendors.md §5 [V-doc])
-ANSWER_ROOM = 4096  # max_tokens not given: the budget plus this much for the answer (the old default max_tokens)
+ANSWER_ROOM = 4096  # max_tokens not given: the budget plus this much for the answer (VendorSpec.default_max_tokens)
 ANSWER_SHARE = 4    # max_tokens given: at least a quarter of it (and at least MIN_ANSWER) stays for the answer
 MIN_ANSWER = 1024
 

@@ -6,7 +6,7 @@
     handoff.py      settling a record: awaiting its commit, the sync API's commit on the caller's thread
     writer.py       the ledger's group-commit writer thread, shared by both backends
     ledger.py       the ledger per file or URL (get), and the SQLite writer; ledger_file.py its file and schema
-    ledger_pg.py    the PostgreSQL writer (spool when unreachable); spool.py the spool; rollup.py the spend rollups
+    ledger_pg.py    the PostgreSQL writer (spool when unreachable); ledger_pg_sql.py its SQL; spool.py; rollup.py
     budgets.py      budgets checked before a request; spending.py spend queries; metrics.py Prometheus
     state.py        routing and budget state by URL; state_local.py this process's; state_redis.py on Redis
     doctor.py       what each backend is doing (python -m router doctor)

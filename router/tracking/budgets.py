@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from router.tracking.ledger_pg import spent as pg_spent
+from router.tracking.ledger_pg_sql import spent as pg_spent
 from router.tracking.rollup import fold_sqlite
 from router.tracking.state import run_soon
 from router.tracking.state_local import Over

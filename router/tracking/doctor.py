@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from router.tracking import ledger as ledger_mod
-from router.tracking import ledger_file, ledger_pg, settings
+from router.tracking import ledger_file, ledger_pg_sql, settings
 from router.tracking.spool import Spool
 from router.tracking.state import open_state
 
@@ -61,8 +61,8 @@ def _sqlite(path: Path) -> dict[str, Any]:
 
 def _pg(url: str) -> dict[str, Any]:
     files, size = Spool(url).size()
-    out: dict[str, Any] = {"backend": "postgresql", "url": ledger_pg.redact(url),
-                           "schema_expected": ledger_pg.SCHEMA_VERSION,
+    out: dict[str, Any] = {"backend": "postgresql", "url": ledger_pg_sql.redact(url),
+                           "schema_expected": ledger_pg_sql.SCHEMA_VERSION,
                            "spool_files": files, "spool_bytes": size}
     began = time.perf_counter()
     try:

@@ -1,12 +1,7 @@
-"""The call ledger on PostgreSQL (psycopg 3): the SQLite ledger's writer thread, records and spend, shared by hosts.
+"""The call ledger on PostgreSQL: the writer thread (router.tracking.writer) committing to a database shared by hosts.
 
-psycopg 3 rather than asyncpg: the ledger writes on its own thread (off every event loop, like the SQLite
-writer) and spend()/doctor are sync, so a sync driver fits without running a loop per thread; psycopg also
-maps NUMERIC to Decimal exactly, has COPY for bulk loads, and ships libpq in its binary wheel.
-
-Rows are inserted in batches with ON CONFLICT (record_id) DO NOTHING, and the spend rollups are upserted for
-the rows really inserted in the same transaction. When the database cannot be reached, rows go to the local
-spool (router/tracking/spool.py) and are delivered, once, when it answers again.
+The SQL is in ledger_pg_sql.py. When the database cannot be reached, rows go to the local spool
+(router/tracking/spool.py) and are delivered, once, when it answers again; a write that hangs is cut off.
 """
 
 from __future__ import annotations
@@ -18,119 +13,17 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from router.tracking import rollup
-from router.tracking.ledger_file import COLUMNS
+from router.tracking.ledger_pg_sql import MIGRATIONS, SCHEMA_VERSION, connect, driver, insert, redact
 from router.tracking.spool import Spool
 from router.tracking.writer import Control, Writer
 from vendors.errors import LedgerError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PgLedger", "connect", "redact", "spend_rows", "spent"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PgLedger", "connect", "redact"]
 
 log = logging.getLogger("farebox")
-
-_TYPES = {"ts": "DOUBLE PRECISION NOT NULL", "http_status": "INTEGER", "latency_s": "DOUBLE PRECISION",
-          "ttft_s": "DOUBLE PRECISION", "sent_ts": "DOUBLE PRECISION", "tags": "JSONB", "pid": "INTEGER",
-          "cost_pico": "BIGINT", "priced": "INTEGER NOT NULL DEFAULT 1",
-          "cache_write_1h_tokens": "BIGINT NOT NULL DEFAULT 0",
-          **{c: "NUMERIC" for c in ("cost_input", "cost_cache_read", "cost_cache_write", "cost_output",
-                                    "cost_reasoning", "cost_total")},
-          **{c: "INTEGER NOT NULL DEFAULT 0" for c in ("stream", "attempts", "fallbacks", "cost_exact", "estimated")},
-          **{c: "BIGINT NOT NULL DEFAULT 0" for c in rollup.TOKENS},
-          **{c: "TEXT NOT NULL" for c in ("record_id", "vendor", "model", "status")}}
-_CAST = {"ts": "::float8", "sent_ts": "::float8", "tags": "::jsonb", **{c: "::numeric" for c in (
-    "cost_input", "cost_cache_read", "cost_cache_write", "cost_output", "cost_reasoning", "cost_total")}}
-
-# Append only, as for the SQLite file: each entry takes the schema up one version (farebox_schema.version).
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    ("CREATE TABLE calls (id BIGSERIAL PRIMARY KEY, "
-     + ", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" for c in COLUMNS) + ", UNIQUE (record_id))",
-     "CREATE INDEX calls_ts ON calls (ts)",
-     *rollup.PG_DDL),
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-ROWS_PER_STATEMENT = 500
-_ROW = "(" + ", ".join(f"%s{_CAST.get(c, '')}" for c in COLUMNS) + ")"
-# One statement per batch (one round trip): the rows really inserted (RETURNING) feed the four rollup upserts.
-_ROLLUP_CTES = ", ".join(f"r{i} AS ({statement})" for i, statement in enumerate(rollup.maintain("pg", source="ins")))
 _RETRY_S = 1.0  # while the database is away, a reconnect is tried at most this often
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")))
-
-
-def _driver() -> Any:
-    try:
-        import psycopg  # lazy: psycopg is the optional [postgres] extra, loaded only for a PostgreSQL ledger
-    except ImportError as exc:
-        raise LedgerError("a PostgreSQL ledger needs psycopg 3: pip install 'farebox[postgres]'") from exc
-    return psycopg
-
-
-def connect(url: str, *, migrate: bool = True, timeout: float = 3.0) -> Any:
-    """An autocommit connection with the schema migrated; LedgerError for a schema this Farebox cannot use.
-
-    psycopg.OperationalError (unreachable) is let through: the writer spools on it.
-    """
-    psycopg = _driver()
-    conn = psycopg.connect(url, autocommit=True, connect_timeout=max(1, int(timeout)),
-                           application_name="farebox")
-    try:
-        if migrate:
-            _migrate(conn, url)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _migrate(conn: Any, url: str) -> None:
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(7244130716)")  # two processes opening a new database: one migrates
-        conn.execute("CREATE TABLE IF NOT EXISTS farebox_schema (version INTEGER NOT NULL)")
-        row = conn.execute("SELECT version FROM farebox_schema").fetchone()
-        version = row[0] if row else 0
-        if version > SCHEMA_VERSION:
-            raise LedgerError(f"cost ledger {redact(url)} has schema version {version}, newer than this Farebox "
-                              f"understands ({SCHEMA_VERSION}); upgrade Farebox")
-        if version == 0 and conn.execute("SELECT to_regclass('calls')").fetchone()[0] is not None:
-            raise LedgerError(f"{redact(url)} has a table 'calls' that is not a Farebox ledger; use another database")
-        for statements in MIGRATIONS[version:]:
-            for statement in statements:
-                conn.execute(statement)
-        if row is None:
-            conn.execute("INSERT INTO farebox_schema VALUES (%s)", [SCHEMA_VERSION])
-        elif version < SCHEMA_VERSION:
-            conn.execute("UPDATE farebox_schema SET version = %s", [SCHEMA_VERSION])
-
-
-def insert(conn: Any, rows: list[tuple[Any, ...]]) -> int:
-    """Insert rows (COLUMNS order) not already present, and their rollups, in one transaction; rows inserted."""
-    psycopg = _driver()
-    for attempt in range(5):
-        try:
-            added = 0
-            with conn.transaction():
-                for i in range(0, len(rows), ROWS_PER_STATEMENT):
-                    chunk = rows[i:i + ROWS_PER_STATEMENT]
-                    sql = (f"WITH ins AS (INSERT INTO calls ({', '.join(COLUMNS)}) VALUES "
-                           f"{', '.join([_ROW] * len(chunk))} ON CONFLICT (record_id) DO NOTHING RETURNING *), "
-                           f"{_ROLLUP_CTES} SELECT count(*) FROM ins")
-                    added += conn.execute(sql, [v for row in chunk for v in row]).fetchone()[0]
-            return added
-        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
-            if attempt == 4:
-                raise
-            time.sleep(0.01 * (attempt + 1))  # rolled back whole: trying again adds nothing twice
-    return 0
 
 
 class PgLedger(Writer):
@@ -192,7 +85,7 @@ class PgLedger(Writer):
         threading.Thread(target=self._try_connect, name="farebox-ledger-connect", daemon=True).start()
 
     def _try_connect(self) -> None:
-        psycopg = _driver()
+        psycopg = driver()
         try:
             conn = connect(self.path)  # type: ignore[arg-type]
         except psycopg.OperationalError as exc:
@@ -261,7 +154,7 @@ class PgLedger(Writer):
     def _deliver(self) -> None:
         if self.conn is None or not self.spool.pending():
             return
-        psycopg = _driver()
+        psycopg = driver()
         try:
             with self.spool.batches() as batches:
                 for _, rows in batches:
@@ -283,7 +176,7 @@ class PgLedger(Writer):
     def _commit_pg(self, pending: list[tuple[Any, Any]]) -> None:
         if not pending:
             return
-        psycopg = _driver()
+        psycopg = driver()
         rows = [row for row, _ in pending]
         error: LedgerError | None = None
         if self.conn is not None and not self.spool.rows:  # rows already spooled go first, in order
@@ -318,7 +211,7 @@ class PgLedger(Writer):
         if self.conn is None:
             item.done(None, LedgerError(f"cost ledger {self.where} is unreachable; spend cannot be read"))
             return True
-        psycopg = _driver()
+        psycopg = driver()
         try:
             result = self._guarded(item.fn)
         except psycopg.OperationalError as exc:
@@ -373,37 +266,3 @@ def _cut(conn: Any) -> None:
     finally:
         sock.close()
     log.warning("a write to the cost ledger took over its write timeout; its records are spooled")
-
-
-def spent(conn: Any, where: str, params: list[Any], start: float) -> Decimal:
-    """A budget's spend since `start` (a UTC day boundary) from the day rollup; `where` uses %s."""
-    row = conn.execute(f"SELECT COALESCE(SUM(cost), 0) FROM spend_day WHERE bucket >= %s{where}",
-                       [int(start), *params]).fetchone()
-    return Decimal(row[0])
-
-
-_readers = threading.local()
-
-
-def spend_rows(url: str, names: list[str], since: float | None, until: float | None,
-               where: dict[str, Any] | None) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-    """spend() on PostgreSQL, from the rollups (else the rows); the caller commits its own queued records first."""
-    psycopg = _driver()
-    for attempt in range(2):
-        conns = getattr(_readers, "conns", None)
-        if conns is None:
-            conns = _readers.conns = {}
-        conn = conns.get(url)
-        try:
-            if conn is None or conn.closed:
-                conn = conns[url] = connect(url)
-            rows = rollup.aggregate(conn, rollup.PG, names, since, until, where)
-            if rows is None:
-                rows = rollup.aggregate(conn, rollup.PG, names, since, until, where, raw=True)
-            return rows or []
-        except psycopg.OperationalError as exc:
-            conns.pop(url, None)
-            if attempt:
-                raise LedgerError(f"cost ledger {redact(url)}: cannot query: {exc}") from exc
-    return []
-

@@ -86,7 +86,7 @@ class CallRecord:
         if self.deployment:
             self.deployment = redact_url(self.deployment)
 
-    # The issue's words for some fields, read-only: rec.time, rec.latency, rec.ttft, rec.error_class, rec.metadata.
+    # Other common names for some fields, read-only: rec.time, rec.latency, rec.ttft, rec.error_class, rec.metadata.
     @property
     def time(self) -> datetime:
         """`ts` as an aware UTC datetime."""

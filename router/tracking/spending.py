@@ -13,7 +13,7 @@ from typing import Any
 
 from router import tracking
 from router.tracking import ledger as ledger_mod
-from router.tracking import ledger_pg, rollup, settings
+from router.tracking import ledger_pg_sql, rollup, settings
 from router.tracking.budgets import tag_path
 
 _PICO = Decimal(10**12)  # the ledger's cost_pico unit; int64 values divide exactly at 28 digits
@@ -153,7 +153,7 @@ def spend(group_by: Iterable[str] | str = (), since: Any = None, until: Any = No
         existing.flush()  # this process's queued records count too
     if url is not None:
         return [SpendRow(dict(zip(names, key, strict=True)), **values)
-                for key, values in ledger_pg.spend_rows(url, names, lo, hi, where)]
+                for key, values in ledger_pg_sql.spend_rows(url, names, lo, hi, where)]
     if not path.exists():
         return []
     conn = ledger_mod.connect(path, migrate=True)  # an older file gains its rollups on first query

@@ -11,7 +11,7 @@ from pathlib import Path
 import pricing
 from router.tracking import CallRecord
 from router.tracking import ledger as ledger_mod
-from router.tracking.ledger_pg import SCHEMA_VERSION
+from router.tracking.ledger_pg_sql import SCHEMA_VERSION
 
 ROOT = Path(__file__).resolve().parents[3]
 
