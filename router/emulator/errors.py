@@ -1,8 +1,17 @@
-"""Native error envelopes per profile and surface (docs/vendors.md §1.8, §2.6, §3, §4, §5)."""
+"""Native error envelopes as data: one ErrorStyle per vendor, named by its profile (docs/vendors.md §1.8, §2.6, §3-§5).
+
+An envelope function takes (status, message or None for the vendor's default text, vendor code or None,
+request id) and returns the error body. A profile's ErrorStyle says which envelope each surface uses and how
+a vendor code maps to an HTTP status; a new OpenAI-shaped vendor takes OPENAI as it is.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+Envelope = Callable[[int, "str | None", "int | None", str], dict[str, Any]]
 
 _GENERIC_TEXT = {
     400: "Invalid request",
@@ -136,66 +145,94 @@ def minimax_text(code: int) -> str:
     return MINIMAX_CODES.get(code, (500, "server_error", "unknown error"))[2]
 
 
-def zhipu_status(code: int) -> int:
+def zhipu_status(code: int, surface: str) -> int:
     return _ZHIPU_CODES.get(code, (400, ""))[0]
 
 
-def error_body(
-    profile: str,
-    surface: str,
-    status: int,
-    message: str | None = None,
-    *,
-    code: int | None = None,
-    request_id: str = "",
-) -> dict[str, Any]:
-    """The native error envelope of ``profile`` on ``surface`` for HTTP ``status``.
+def default_status(code: int, surface: str) -> int:
+    """A code in 500-599 is its own status; any other code is a 400."""
+    return 400 if code < 500 or code >= 600 else code
 
-    ``code`` is the vendor's own code (MiniMax "(NNNN)", Zhipu "1214"); ``message`` replaces the
-    default text (MiniMax still appends " (code)").
-    """
-    if profile == "minimax":
-        code = code if code is not None else minimax_code_for(status)
-        text = f"{message or minimax_text(code)} ({code})"
-        if surface == "anthropic":
-            err = {"type": anthropic_type(status), "message": text}
-            return {"type": "error", "error": err, "request_id": request_id}
-        kind = MINIMAX_CODES.get(code, (0, "", ""))[1] or ("server_error" if status >= 500 else "bad_request_error")
-        err = {"type": kind, "message": text, "http_code": str(status)}
-        return {"type": "error", "error": err, "request_id": request_id}
-    if surface == "anthropic":
-        err = {"type": anthropic_type(status), "message": message or status_text(status)}
-        return {"type": "error", "error": err, "request_id": request_id}
-    if profile == "zhipu":
-        code = code if code is not None else _ZHIPU_DEFAULT_CODE.get(status, 1214 if status < 500 else 500)
-        text = message or _ZHIPU_CODES.get(code, (0, status_text(status)))[1]
-        return {"error": {"code": str(code), "message": text}}
-    if profile == "deepseek":
-        text = message or _DEEPSEEK_TEXT.get(status, status_text(status))
-        kind = "invalid_request_error" if status < 500 else "server_error"
-        kind = "unknown_error" if status == 402 else kind
-        return {"error": {"message": text, "type": kind, "param": None, "code": "invalid_request_error"}}
-    if profile == "moonshot":
-        kind = _MOONSHOT_TYPE.get(status, "server_error" if status >= 500 else "invalid_request_error")
-        return {"error": {"message": message or status_text(status), "type": kind}}
+
+# ── envelopes ───────────────────────────────────────────────────────────────────────────────────
+def anthropic_envelope(status: int, message: str | None, code: int | None, request_id: str) -> dict[str, Any]:
+    err = {"type": anthropic_type(status), "message": message or status_text(status)}
+    return {"type": "error", "error": err, "request_id": request_id}
+
+
+def openai_envelope(status: int, message: str | None, code: int | None, request_id: str) -> dict[str, Any]:
     kind, ocode = _OPENAI_TYPE.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
     ocode = str(code) if code is not None else ocode
     return {"error": {"message": message or status_text(status), "type": kind, "param": None, "code": ocode}}
 
 
-def status_for_code(profile: str, surface: str, code: int) -> int:
-    """HTTP status implied by a vendor code when a fault gives only ``vendor_code``."""
-    if profile == "minimax":
-        return minimax_status(code, surface)
-    if profile == "zhipu":
-        return zhipu_status(code)
-    return 400 if code < 500 or code >= 600 else code
+def _minimax_text(status: int, message: str | None, code: int | None) -> tuple[int, str]:
+    code = code if code is not None else minimax_code_for(status)
+    return code, f"{message or minimax_text(code)} ({code})"  # MiniMax appends " (code)" to every message
 
 
-def stream_error_payload(profile: str, surface: str, status: int, request_id: str = "") -> dict[str, Any]:
-    """The payload of an in-stream error: Anthropic ``event: error``, else an OpenAI-style error chunk."""
+def minimax_openai_envelope(status: int, message: str | None, code: int | None, request_id: str) -> dict[str, Any]:
+    code, text = _minimax_text(status, message, code)
+    kind = MINIMAX_CODES.get(code, (0, "", ""))[1] or ("server_error" if status >= 500 else "bad_request_error")
+    err = {"type": kind, "message": text, "http_code": str(status)}
+    return {"type": "error", "error": err, "request_id": request_id}
+
+
+def minimax_anthropic_envelope(status: int, message: str | None, code: int | None,
+                               request_id: str) -> dict[str, Any]:
+    _, text = _minimax_text(status, message, code)
+    return {"type": "error", "error": {"type": anthropic_type(status), "message": text}, "request_id": request_id}
+
+
+def zhipu_envelope(status: int, message: str | None, code: int | None, request_id: str) -> dict[str, Any]:
+    code = code if code is not None else _ZHIPU_DEFAULT_CODE.get(status, 1214 if status < 500 else 500)
+    text = message or _ZHIPU_CODES.get(code, (0, status_text(status)))[1]
+    return {"error": {"code": str(code), "message": text}}
+
+
+def deepseek_envelope(status: int, message: str | None, code: int | None, request_id: str) -> dict[str, Any]:
+    text = message or _DEEPSEEK_TEXT.get(status, status_text(status))
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    kind = "unknown_error" if status == 402 else kind
+    return {"error": {"message": text, "type": kind, "param": None, "code": "invalid_request_error"}}
+
+
+def moonshot_envelope(status: int, message: str | None, code: int | None, request_id: str) -> dict[str, Any]:
+    kind = _MOONSHOT_TYPE.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": message or status_text(status), "type": kind}}
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorStyle:
+    """How one vendor shapes its errors: the envelope per surface, and the HTTP status a vendor code implies."""
+
+    openai: Envelope = openai_envelope
+    anthropic: Envelope = anthropic_envelope
+    status_for_code: Callable[[int, str], int] = default_status   # (code, surface) -> status
+
+
+OPENAI = ErrorStyle()
+MINIMAX = ErrorStyle(minimax_openai_envelope, minimax_anthropic_envelope, minimax_status)
+ZHIPU = ErrorStyle(zhipu_envelope, status_for_code=zhipu_status)
+DEEPSEEK = ErrorStyle(deepseek_envelope)
+MOONSHOT = ErrorStyle(moonshot_envelope)
+
+
+def error_body(style: ErrorStyle, surface: str, status: int, message: str | None = None, *, code: int | None = None,
+               request_id: str = "") -> dict[str, Any]:
+    """The native error envelope on ``surface`` for HTTP ``status``.
+
+    ``code`` is the vendor's own code (MiniMax "(NNNN)", Zhipu "1214"); ``message`` replaces the
+    default text (MiniMax still appends " (code)").
+    """
+    envelope = style.anthropic if surface == "anthropic" else style.openai
+    return envelope(status, message, code, request_id)
+
+
+def stream_error_payload(style: ErrorStyle, surface: str, status: int, request_id: str = "") -> dict[str, Any]:
+    """The payload of an in-stream error: Anthropic ``event: error``, else the vendor's error chunk."""
     if surface == "anthropic":
         kind = "overloaded_error" if status == 529 else anthropic_type(status)
         text = "Overloaded" if status == 529 else status_text(status)
         return {"type": "error", "error": {"type": kind, "message": text}, "request_id": request_id}
-    return error_body(profile, surface, status, request_id=request_id)
+    return style.openai(status, None, None, request_id)

@@ -6,7 +6,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .validate import MINIMAX_MODELS
+from . import errors
+from .errors import ErrorStyle
+from .validate import (
+    MINIMAX_MODELS,
+    Auth,
+    Check,
+    Reject,
+    check_anthropic,
+    check_deepseek,
+    check_minimax,
+    check_moonshot,
+    check_zhipu,
+)
 
 
 def _thinking_type(body: dict[str, Any]) -> str | None:
@@ -69,6 +81,23 @@ def thinks_compatible(body: dict[str, Any], surface: str) -> bool:
     return thinks_anthropic(body, surface) or thinks_openai(body, surface)
 
 
+BEARER_AUTH = Auth()  # 401 without a key; "Incorrect API key provided" for an unknown one
+
+
+# Models each vendor serves text-only (research/wire.md §5): the emulator's own list, not Farebox's.
+def _never(model: str) -> bool:
+    return False
+
+
+def text_only_openai(model: str) -> bool:
+    return model.startswith(("o1-mini", "o1-preview", "o3-mini"))
+
+
+def text_only_zhipu(model: str) -> bool:
+    # The GLM vision models carry a "v": glm-5v-turbo, glm-4.6v, glm-4.5v.
+    return model.startswith("glm-") and "v" not in model.removeprefix("glm-").split("-")[0]
+
+
 def _minimax_tool_id(d: str, name: str) -> str:
     base36 = int(d[:16], 16)
     chars = ""
@@ -92,6 +121,12 @@ class Profile:
     chat_id: Callable[[str], str]
     tool_id: Callable[[str, str], str]
     fingerprint: bool = False
+    errors: ErrorStyle = errors.OPENAI          # error envelopes and code -> status (errors.py)
+    auth: Auth = BEARER_AUTH                    # answers to a missing or unknown key
+    strict_anthropic: bool = False              # the Anthropic API itself: anthropic-version, thinking budget bounds
+    text_only: Callable[[str], bool] = _never   # lower-cased model -> it refuses image parts ...
+    no_images: Reject | None = None             # ... with this answer (the vendor's own text, research/wire.md §5)
+    checks: tuple[Check, ...] = ()              # the vendor's own request checks, after the shared ones
 
     @property
     def surfaces(self) -> tuple[str, ...]:
@@ -115,6 +150,10 @@ _ALL = (
         chat_id=lambda d: f"chatcmpl-{d[:29]}",
         tool_id=lambda d, name: f"call_{d[:24]}",
         fingerprint=True,
+        auth=Auth(missing=Reject(401, "You didn't provide an API key. You need to provide your API key in an "
+                                      "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")),
+        text_only=text_only_openai,
+        no_images=Reject(400, "Invalid content type. image_url is only supported by certain models."),
     ),
     Profile(
         name="anthropic",
@@ -126,6 +165,8 @@ _ALL = (
         thinks=thinks_anthropic,
         chat_id=lambda d: f"msg_{d[:24]}",
         tool_id=lambda d, name: f"toolu_{d[:24]}",
+        strict_anthropic=True,
+        checks=(check_anthropic,),
     ),
     Profile(
         name="minimax",
@@ -137,6 +178,14 @@ _ALL = (
         thinks=thinks_minimax,
         chat_id=lambda d: d[:32],
         tool_id=_minimax_tool_id,
+        errors=errors.MINIMAX,
+        # No key: 1004 on both surfaces; an unknown key: 2049, also a region/host mismatch (§1.1); x-api-key
+        # auth on the Anthropic surface fails with a 500 (§1.2, MiniMax-AI/cli#59).
+        auth=Auth(missing=Reject(401, None, 1004), missing_anthropic=None, wrong_message="invalid api key",
+                  wrong_code=2049, x_api_key=Reject(500, "system error", 1033)),
+        text_only=lambda model: model.startswith("minimax-m2"),
+        no_images=Reject(400, "invalid params, chat content is empty", 2013),
+        checks=(check_minimax,),
     ),
     Profile(
         name="deepseek",
@@ -149,6 +198,11 @@ _ALL = (
         chat_id=_uuid,
         tool_id=lambda d, name: f"call_00_{d[:24]}",
         fingerprint=True,
+        errors=errors.DEEPSEEK,
+        text_only=lambda model: model == "deepseek-v4-pro",
+        no_images=Reject(400, "Failed to deserialize the JSON body into the target type: messages[0]: unknown "
+                              "variant `image_url`, expected `text`"),   # DeepSeek's serde text
+        checks=(check_deepseek,),
     ),
     Profile(
         name="moonshot",
@@ -160,6 +214,8 @@ _ALL = (
         thinks=thinks_moonshot,
         chat_id=lambda d: f"chatcmpl-{d[:24]}",
         tool_id=lambda d, name: f"functions.{name}:0",  # Kimi's tool-call id shape
+        errors=errors.MOONSHOT,
+        checks=(check_moonshot,),
     ),
     Profile(
         name="zhipu",
@@ -171,6 +227,11 @@ _ALL = (
         thinks=thinks_zhipu,
         chat_id=lambda d: d[:20],
         tool_id=lambda d, name: f"call_{d[:20]}",
+        errors=errors.ZHIPU,
+        auth=Auth(missing=Reject(401, None, 1001), wrong_code=1002),
+        text_only=text_only_zhipu,
+        no_images=Reject(400, "image input is not supported by this model", 1210),
+        checks=(check_zhipu,),
     ),
     Profile(
         name="qwen",
@@ -193,6 +254,7 @@ _ALL = (
         thinks=thinks_compatible,
         chat_id=lambda d: f"chatcmpl-{d[:16]}",
         tool_id=lambda d, name: f"call_{d[:16]}",
+        auth=Auth(keyless=True),  # local servers (vLLM, llama.cpp, Ollama) run without keys
     ),
 )
 PROFILES: dict[str, Profile] = {p.name: p for p in _ALL}

@@ -7,31 +7,17 @@ import dataclasses
 import json
 import random
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from . import anthropic_wire, minimax_wire, openai_wire, server_tools
 from .answers import Plan, build_plan, digest, read_turn
-from .errors import error_body, minimax_text, status_for_code, stream_error_payload
+from .errors import error_body, minimax_text, stream_error_payload
 from .faults import Fault
-from .profiles import Profile
 from .sse import Event, SSEWriter
 from .state import State, StreamEnd
 from .validate import Incoming, validate
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One completion request after routing; ``raw_key`` is used for checks and then dropped."""
-
-    profile: Profile
-    surface: str
-    body: Any
-    headers: dict[str, str]
-    auth_kind: str | None
-    raw_key: str | None
 
 
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -87,7 +73,7 @@ async def _send_body(
     return resp
 
 
-def _plan(state: State, call: Call, opts: dict[str, Any], thinking: bool, n: int) -> Plan:
+def _plan(state: State, call: Incoming, opts: dict[str, Any], thinking: bool, n: int) -> Plan:
     profile = call.profile
     if call.surface == "anthropic" and profile.name != "minimax":
         tool_id = f"toolu_{digest(state.seed, n, 'tool')[:24]}"
@@ -115,7 +101,7 @@ def _plan(state: State, call: Call, opts: dict[str, Any], thinking: bool, n: int
                                container=container)
 
 
-def _wire(state: State, call: Call, plan: Plan, opts: dict[str, Any], stream: bool) -> Any:
+def _wire(state: State, call: Incoming, plan: Plan, opts: dict[str, Any], stream: bool) -> Any:
     """The JSON body (non-stream) or the list of SSE events (stream) for this profile and surface."""
     d = digest(state.seed, plan.n)
     body, words = call.body, opts["chunk_words"]
@@ -157,7 +143,7 @@ def _wire(state: State, call: Call, plan: Plan, opts: dict[str, Any], stream: bo
     return reply
 
 
-def _choices(call: Call) -> int:
+def _choices(call: Incoming) -> int:
     """How many choices to answer: n, on Moonshot (1..5, platform.moonshot.ai chat API); one elsewhere."""
     n = call.body.get("n") if isinstance(call.body, dict) else None
     if call.profile.name == "moonshot" and type(n) is int and 1 <= n <= 5:
@@ -165,19 +151,19 @@ def _choices(call: Call) -> int:
     return 1
 
 
-def _fault_error(call: Call, fault: Fault, rid: str, headers: dict[str, str]) -> web.Response:
-    name, surface = call.profile.name, call.surface
+def _fault_error(call: Incoming, fault: Fault, rid: str, headers: dict[str, str]) -> web.Response:
+    style, surface = call.profile.errors, call.surface
     status = fault.status
     if status is None and fault.vendor_code is not None:
-        status = status_for_code(name, surface, fault.vendor_code)
+        status = style.status_for_code(fault.vendor_code, surface)
     status = status or (529 if surface == "anthropic" else 500)
     body = fault.body
     if body is None:
-        body = error_body(name, surface, status, code=fault.vendor_code, request_id=rid)
+        body = error_body(style, surface, status, code=fault.vendor_code, request_id=rid)
     return json_response(body, status, headers)
 
 
-async def answer(request: web.Request, state: State, call: Call) -> web.StreamResponse:
+async def answer(request: web.Request, state: State, call: Incoming) -> web.StreamResponse:
     """Fault first (it models server state), then the vendor's checks, then the answer."""
     n = state.next_n()
     rid = f"req_{digest(state.seed, n, 'request')[:24]}"
@@ -201,11 +187,11 @@ async def answer(request: web.Request, state: State, call: Call) -> web.StreamRe
         obj = minimax_wire.base_resp_body(chat_id, model or "", code, minimax_text(code))
         return json_response(obj, 200, headers)
     thinking = opts["thinking"] if opts["thinking"] is not None else call.profile.thinks(body, call.surface)
-    name, surface = call.profile.name, call.surface
-    inc = Incoming(name, surface, call.body, call.headers, call.auth_kind, call.raw_key, opts, state.seed, thinking)
-    reject = validate(inc)
+    call = dataclasses.replace(call, options=opts, seed=state.seed, thinking=thinking)
+    reject = validate(call)
     if reject is not None:
-        err = error_body(name, surface, reject.status, reject.message, code=reject.code, request_id=rid)
+        err = error_body(call.profile.errors, call.surface, reject.status, reject.message, code=reject.code,
+                         request_id=rid)
         return json_response(err, reject.status, headers)
     plan = _plan(state, call, opts, thinking, n)
     if not stream:
@@ -216,7 +202,7 @@ async def answer(request: web.Request, state: State, call: Call) -> web.StreamRe
 async def _send_stream(
     request: web.Request,
     state: State,
-    call: Call,
+    call: Incoming,
     plan: Plan,
     opts: dict[str, Any],
     headers: dict[str, str],
@@ -237,7 +223,7 @@ async def _send_stream(
 
     def error_event() -> Event:
         status = (fault.status if fault else None) or (529 if call.surface == "anthropic" else 500)
-        payload = stream_error_payload(call.profile.name, call.surface, status, headers.get("request-id", ""))
+        payload = stream_error_payload(call.profile.errors, call.surface, status, headers.get("request-id", ""))
         if call.surface == "anthropic":
             return anthropic_wire.error_event(payload)
         return openai_wire.error_chunk(payload)

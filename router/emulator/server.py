@@ -12,8 +12,9 @@ from .errors import error_body
 from .faults import Fault
 from .profiles import PROFILES, Profile
 from .records import build_record, extract_auth
-from .respond import Call, answer, json_response
+from .respond import answer, json_response
 from .state import State
+from .validate import Incoming
 
 STATE_KEY = web.AppKey("farebox_emulator_state", State)
 _MODELS_CREATED = 1_767_225_600
@@ -91,10 +92,10 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     if kind in profile.surfaces and request.method == "POST":
         headers = {k.lower(): v for k, v in raw_headers.items()}
         auth_kind, raw_key = extract_auth(headers)
-        return await answer(request, state, Call(profile, surface, body, headers, auth_kind, raw_key))
+        return await answer(request, state, Incoming(profile, surface, body, headers, auth_kind, raw_key))
     err_surface = surface if surface in profile.surfaces else profile.surfaces[0]
     message = f"Unknown path: {request.method} {request.path}"
-    return json_response(error_body(profile.name, err_surface, 404, message), 404)
+    return json_response(error_body(profile.errors, err_surface, 404, message), 404)
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -1,28 +1,40 @@
-"""Request checks each vendor enforces: auth, body shape, and the quirks that turn into 4xx/5xx."""
+"""Request checks each vendor enforces: auth, body shape, and the quirks that turn into 4xx/5xx.
+
+The shared checks read the vendor's facts from its profile (profiles.py): how it answers a missing or wrong
+key (`Auth`), whether it is the strict Anthropic API, which models refuse images and how; a vendor's own
+quirks are the `checks` of its profile, run last.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from . import server_tools
 from .anthropic_wire import verify
 from .records import key_fingerprint, mask_key
 
+if TYPE_CHECKING:
+    from .profiles import Profile
+
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """One completion request as the checks see it; ``raw_key`` lives only for this request."""
+    """One completion request after routing; ``raw_key`` is used for the checks and lives only for this request.
 
-    profile: str
+    The server builds it from the HTTP request; the answer adds the profile's options, the seed and whether
+    the vendor's rule says this request thinks, before the checks run.
+    """
+
+    profile: Profile
     surface: str
     body: Any
     headers: Mapping[str, str]
     auth_kind: str | None
     raw_key: str | None
-    options: Mapping[str, Any]
-    seed: int
+    options: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
     thinking: bool = False
 
     @property
@@ -44,29 +56,35 @@ class Reject:
     code: int | None = None
 
 
+Check = Callable[[Incoming], "Reject | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """How a vendor answers a request without a key, or with a key it does not know."""
+
+    missing: Reject = Reject(401)                     # no key (on the Anthropic surface too, unless below)
+    missing_anthropic: Reject | None = Reject(401, "x-api-key header is required")
+    wrong_message: str | None = None                  # None: "Incorrect API key provided: <masked key>"
+    wrong_code: int | None = None
+    keyless: bool = False                             # no key is fine unless valid_keys is set (local servers)
+    x_api_key: Reject | None = None                   # the answer to x-api-key auth on the Anthropic surface
+
+
 def check_auth(inc: Incoming) -> Reject | None:
-    minimax = inc.profile == "minimax"
-    if minimax and inc.surface == "anthropic" and inc.auth_kind == "x-api-key":
-        # MiniMax's Anthropic surface fails x-api-key auth with a 500 (§1.2, MiniMax-AI/cli#59).
-        return Reject(500, "system error", 1033)
+    auth = inc.profile.auth
+    if inc.surface == "anthropic" and inc.auth_kind == "x-api-key" and auth.x_api_key is not None:
+        return auth.x_api_key
     if inc.raw_key is None:
-        if inc.profile == "compatible" and not inc.options.get("valid_keys"):
-            return None  # local servers (vLLM, llama.cpp, Ollama) run without keys
-        if inc.surface == "anthropic" and not minimax:
-            return Reject(401, "x-api-key header is required")
-        if inc.profile == "openai":
-            return Reject(
-                401,
-                "You didn't provide an API key. You need to provide your API key in an "
-                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-            )
-        return Reject(401, None, {"minimax": 1004, "zhipu": 1001}.get(inc.profile))
+        if auth.keyless and not inc.options.get("valid_keys"):
+            return None
+        if inc.surface == "anthropic" and auth.missing_anthropic is not None:
+            return auth.missing_anthropic
+        return auth.missing
     valid = inc.options.get("valid_keys")
     if valid and key_fingerprint(inc.raw_key) not in valid:
-        if minimax:
-            return Reject(401, "invalid api key", 2049)  # also a region/host mismatch (§1.1)
-        code = 1002 if inc.profile == "zhipu" else None
-        return Reject(401, f"Incorrect API key provided: {mask_key(inc.raw_key)}", code)
+        return Reject(401, auth.wrong_message or f"Incorrect API key provided: {mask_key(inc.raw_key)}",
+                      auth.wrong_code)
     return None
 
 
@@ -80,13 +98,14 @@ def check_shape(inc: Incoming) -> Reject | None:
         return Reject(400, "messages: at least one message is required")
     if inc.surface != "anthropic":
         return None
-    if inc.profile == "anthropic" and not inc.headers.get("anthropic-version"):
+    strict = inc.profile.strict_anthropic
+    if strict and not inc.headers.get("anthropic-version"):
         return Reject(400, "anthropic-version: header is required")
     limit = body.get("max_tokens")
     if not isinstance(limit, int) or isinstance(limit, bool):
         return Reject(400, "max_tokens: Field required")
     thinking = body.get("thinking")
-    if inc.profile == "anthropic" and isinstance(thinking, dict) and thinking.get("type") == "enabled":
+    if strict and isinstance(thinking, dict) and thinking.get("type") == "enabled":
         budget = thinking.get("budget_tokens")
         if not isinstance(budget, int) or budget < 1024:
             return Reject(400, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
@@ -112,37 +131,15 @@ def check_signatures(inc: Incoming) -> Reject | None:
     return None
 
 
-def _text_only(profile: str, model: str) -> bool:
-    """Models that refuse image parts (research/wire.md §5): the emulator's own list, not Farebox's."""
-    model = model.lower()
-    if profile == "openai":
-        return model.startswith(("o1-mini", "o1-preview", "o3-mini"))
-    if profile == "deepseek":
-        return model == "deepseek-v4-pro"
-    if profile == "minimax":
-        return model.startswith("minimax-m2")
-    if profile == "zhipu":   # the GLM vision models carry a "v": glm-5v-turbo, glm-4.6v, glm-4.5v
-        return model.startswith("glm-") and "v" not in model.removeprefix("glm-").split("-")[0]
-    return False
-
-
-# What each server answers an image part sent to a text model (research/wire.md §5; DeepSeek's serde text).
-_NO_IMAGES = {
-    "openai": Reject(400, "Invalid content type. image_url is only supported by certain models."),
-    "deepseek": Reject(400, "Failed to deserialize the JSON body into the target type: messages[0]: unknown variant "
-                            "`image_url`, expected `text`"),
-    "minimax": Reject(400, "invalid params, chat content is empty", 2013),
-    "zhipu": Reject(400, "image input is not supported by this model", 1210),
-}
-
-
 def check_vision(inc: Incoming) -> Reject | None:
-    if not _text_only(inc.profile, inc.model):
+    """An image part sent to a model the vendor serves text-only gets the vendor's own refusal."""
+    refusal = inc.profile.no_images
+    if refusal is None or not inc.profile.text_only(inc.model.lower()):
         return None
     for msg in inc.messages:
         parts = msg.get("content") if isinstance(msg.get("content"), list) else []
         if any(isinstance(p, dict) and p.get("type") in ("image_url", "image") for p in parts):
-            return _NO_IMAGES[inc.profile]
+            return refusal
     return None
 
 
@@ -253,14 +250,10 @@ def check_anthropic(inc: Incoming) -> Reject | None:
     return Reject(*found) if found else None
 
 
-VENDOR_CHECKS = {"minimax": check_minimax, "deepseek": check_deepseek, "moonshot": check_moonshot,
-                 "anthropic": check_anthropic, "zhipu": check_zhipu}
-
-
 def validate(inc: Incoming) -> Reject | None:
-    """Run the checks in the order a vendor would: auth, shape, signatures, vendor quirks."""
-    for check in (check_auth, check_shape, check_signatures, check_vision, VENDOR_CHECKS.get(inc.profile)):
-        reject = check(inc) if check else None
+    """Run the checks in the order a vendor would: auth, shape, signatures, images, the vendor's own quirks."""
+    for check in (check_auth, check_shape, check_signatures, check_vision, *inc.profile.checks):
+        reject = check(inc)
         if reject is not None:
             return reject
     return None
