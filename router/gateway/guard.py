@@ -54,6 +54,15 @@ def period_end(period: str, now: datetime) -> datetime:
     return start.replace(year=start.year + (start.month == 12), month=start.month % 12 + 1)
 
 
+def fresh(entry: list[Any] | None, mono: float, start: float, committed: Decimal) -> list[Any]:
+    """A key's spend entry after re-reading the ledger: never below what this process already counted in the
+    same period, since records are committed a moment after their answers (router/gateway/wiring.py) and
+    the ledger may not hold the latest of this process's own calls yet. Both figures only undercount."""
+    if entry is not None and entry[1] == start:
+        committed = max(committed, entry[2] + entry[3])
+    return [mono, start, committed, Decimal(0)]
+
+
 class LocalLimits:
     """Requests per minute and recent spend kept in this process (one gateway instance).
 
@@ -86,7 +95,7 @@ class LocalLimits:
         if entry is None or mono - entry[0] > self.refresh_s or entry[1] != start:
             committed = self.store.spent(key.id, start)
             with self._lock:
-                entry = self._spend[key.id] = [mono, start, committed, Decimal(0)]
+                entry = self._spend[key.id] = fresh(entry, mono, start, committed)
         return entry[2] + entry[3]
 
     def record(self, record: Any) -> None:

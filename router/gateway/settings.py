@@ -21,7 +21,11 @@ class GatewaySettings(BaseModel):
     open_access: bool = False                # True: calls without any key are served (local development only)
     ledger: str | None = None                # ledger file or URL; default the process's (FAREBOX_LEDGER)
     state: str | None = None                 # redis://… shared rpm windows for several gateway processes
-    ledger_batching: bool = False            # True: records committed in groups (≤ 1 s) instead of per call
+    # Records are committed by the ledger's batched writer after the answer, never on its path: within
+    # ledger_flush_s (0.05 s), or within 1 s with ledger_batching; a failed commit's rows are kept and tried
+    # again, and what is queued is committed at shutdown. A hard kill loses at most that window.
+    ledger_batching: bool = False            # True: groups of up to 1 s (fewer, larger commits)
+    ledger_flush_s: float = Field(default=0.05, gt=0)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     max_messages: int = Field(default=4096, gt=0)
     read_timeout_s: float = Field(default=30.0, gt=0)    # the whole request body must arrive within this

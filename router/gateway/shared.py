@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from router.gateway.guard import LocalLimits
+from router.gateway.guard import LocalLimits, fresh
 from router.gateway.keys import KeyStore, VirtualKey
 from router.tracking.budgets import period_start
 from router.tracking.spending import spend
@@ -70,5 +70,5 @@ class SharedLimits(LocalLimits):
         if entry is None or mono - entry[0] > self.refresh_s or entry[1] != start:
             committed = await asyncio.to_thread(self.store.spent, key.id, start)
             with self._lock:
-                entry = self._spend[key.id] = [mono, start, committed, Decimal(0)]
+                entry = self._spend[key.id] = fresh(self._spend.get(key.id), mono, start, committed)
         return entry[2] + entry[3]

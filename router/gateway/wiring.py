@@ -27,15 +27,15 @@ def key_store(ledger: Any, ttl_s: float = 2.0) -> Any:
 
 def make_guard(settings: GatewaySettings) -> Guard:
     """Keys live in the ledger database the calls are recorded in; rpm windows in the shared state if any."""
-    options: dict[str, Any] = {}
+    # The batched writer: one commit per group instead of one per call (at one client a per-call commit on the
+    # same core cost a sixth of the request's CPU and more of its p50), and it keeps a failed commit's rows.
+    options: dict[str, Any] = {"batching": True, "flush_interval": 1.0 if settings.ledger_batching
+                               else settings.ledger_flush_s}
     if settings.ledger:
         options["ledger"] = settings.ledger
-    if settings.ledger_batching:
-        options["batching"] = True
     if settings.state:
         options["state"] = settings.state
-    if options:
-        tracking.configure(**options)
+    tracking.configure(**options)
     store = key_store(settings.ledger, settings.key_cache_s)
     if settings.state:
         from router.tracking.state import open_state  # lazy: only a gateway with shared state loads its client

@@ -125,3 +125,21 @@ def test_client_vendor_headers_are_not_forwarded(gateway: Any, emu: Any) -> None
     assert rec.headers.get("anthropic-beta") is None and "openai-organization" not in rec.headers
     assert rec.headers["anthropic-version"] != "1999-01-01"
     assert "evil" not in json.dumps(rec.headers) and MASTER not in json.dumps(rec.headers)
+
+
+def test_a_budget_refresh_never_forgets_this_process_s_own_uncommitted_calls(store: Any) -> None:
+    """Records are committed a moment after their answers: re-reading the ledger before then must not drop a
+    key's spend below what this process already counted (the budget would let the next calls through)."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from router.gateway.guard import LocalLimits
+
+    _, key = store.create(budget="1", period="day")
+    limits = LocalLimits(store, refresh_s=0)   # re-read the ledger at every check
+    now = datetime.now(UTC)
+    assert limits.spent(key, now) == 0
+    limits.record(SimpleNamespace(tags={"key_id": key.id}, cost=SimpleNamespace(total=Decimal("0.25"))))
+    assert limits.spent(key, now) == Decimal("0.25")   # the ledger has no row yet: the count stays
+    limits.record(SimpleNamespace(tags={"key_id": key.id}, cost=SimpleNamespace(total=Decimal("0.5"))))
+    assert limits.spent(key, now) == Decimal("0.75")
