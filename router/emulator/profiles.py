@@ -127,6 +127,10 @@ class Profile:
     text_only: Callable[[str], bool] = _never   # lower-cased model -> it refuses image parts ...
     no_images: Reject | None = None             # ... with this answer (the vendor's own text, research/wire.md §5)
     checks: tuple[Check, ...] = ()              # the vendor's own request checks, after the shared ones
+    chat_wire: str = "openai"                   # the OpenAI-surface answer: "openai", or "minimax" (minimax_wire.py)
+    server_tools: bool = False                  # runs Anthropic's server tools (server_tools.py)
+    anthropic_tool_ids: bool = True             # Anthropic surface: toolu_ ids (False: the profile's own tool_id)
+    max_choices: int = 1                        # answers n choices up to this many
 
     @property
     def surfaces(self) -> tuple[str, ...]:
@@ -167,6 +171,7 @@ _ALL = (
         tool_id=lambda d, name: f"toolu_{d[:24]}",
         strict_anthropic=True,
         checks=(check_anthropic,),
+        server_tools=True,
     ),
     Profile(
         name="minimax",
@@ -186,6 +191,8 @@ _ALL = (
         text_only=lambda model: model.startswith("minimax-m2"),
         no_images=Reject(400, "invalid params, chat content is empty", 2013),
         checks=(check_minimax,),
+        chat_wire="minimax",
+        anthropic_tool_ids=False,  # MiniMax's own call_function_ ids on both surfaces
     ),
     Profile(
         name="deepseek",
@@ -216,6 +223,7 @@ _ALL = (
         tool_id=lambda d, name: f"functions.{name}:0",  # Kimi's tool-call id shape
         errors=errors.MOONSHOT,
         checks=(check_moonshot,),
+        max_choices=5,  # n: 1..5 (platform.moonshot.ai chat API)
     ),
     Profile(
         name="zhipu",

@@ -75,7 +75,7 @@ async def _send_body(
 
 def _plan(state: State, call: Incoming, opts: dict[str, Any], thinking: bool, n: int) -> Plan:
     profile = call.profile
-    if call.surface == "anthropic" and profile.name != "minimax":
+    if call.surface == "anthropic" and profile.anthropic_tool_ids:
         tool_id = f"toolu_{digest(state.seed, n, 'tool')[:24]}"
         make_tool_id = lambda name: tool_id  # noqa: E731
     else:
@@ -91,7 +91,7 @@ def _plan(state: State, call: Incoming, opts: dict[str, Any], thinking: bool, n:
         finish_reason=opts["finish_reason"],
         cache_write_tokens=tuple(opts["cache_write_tokens"]),
     )
-    if profile.name != "anthropic":
+    if not profile.server_tools:
         return plan
     user_text = read_turn(call.body, call.surface).user_text
     blocks, usage, citations = server_tools.plan_blocks(call.body, user_text, digest(state.seed, n, "server"),
@@ -111,7 +111,7 @@ def _wire(state: State, call: Incoming, plan: Plan, opts: dict[str, Any], stream
         if stream:
             return list(anthropic_wire.stream_events(msg_id, plan, state.seed, words))
         return anthropic_wire.message_body(msg_id, plan, state.seed)
-    if call.profile.name == "minimax":
+    if call.profile.chat_wire == "minimax":
         ctx = minimax_wire.MiniMaxCtx(
             chat_id=call.profile.chat_id(d),
             reasoning_split=body.get("reasoning_split") is True,
@@ -144,9 +144,9 @@ def _wire(state: State, call: Incoming, plan: Plan, opts: dict[str, Any], stream
 
 
 def _choices(call: Incoming) -> int:
-    """How many choices to answer: n, on Moonshot (1..5, platform.moonshot.ai chat API); one elsewhere."""
+    """How many choices to answer: n, up to the profile's max_choices; one otherwise."""
     n = call.body.get("n") if isinstance(call.body, dict) else None
-    if call.profile.name == "moonshot" and type(n) is int and 1 <= n <= 5:
+    if type(n) is int and 1 <= n <= call.profile.max_choices:
         return n
     return 1
 
