@@ -15,6 +15,7 @@ import router
 import vendors
 from pricing.cost import money
 from router.cli_gateway import cmd_keys, cmd_serve
+from router.tracking.doctor import diagnose
 from router.tracking.ledger import default_path
 from router.tracking.spending import spend
 from vendors.catalogue import lookup
@@ -218,8 +219,6 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from router.tracking.doctor import diagnose  # lazy: the doctor loads every backend client it checks
-
     report = diagnose(state=args.state, ledger=args.ledger)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
