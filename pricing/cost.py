@@ -88,20 +88,43 @@ def usd(amount: Decimal, places: int = 6) -> str:
     return f"${shown}"
 
 
-def _field(usage: object, name: str, default: Any) -> Any:
+_class_has: dict[tuple[type, str], bool] = {}
+
+
+def _getter(usage: object) -> Any:
+    """`get(name, default)` for a usage given as a mapping or as an object with attributes; None reads as default."""
     if isinstance(usage, Mapping):
-        value = usage.get(name, default)
+        def get(name: str, default: Any) -> Any:
+            value = usage.get(name, default)
+            return default if value is None else value
+    elif isinstance(usage, BaseModel):
+        # A model's fields and extras as one dict: a name it lacks (usage_source on a Usage) is then a dict
+        # miss, not pydantic's slow __getattr__; a property of its class is still read as an attribute.
+        fields = {**usage.__dict__, **(usage.__pydantic_extra__ or {})}
+        cls = type(usage)
+
+        def get(name: str, default: Any) -> Any:
+            if name in fields:
+                value = fields[name]
+            else:
+                has = _class_has.get((cls, name))
+                if has is None:
+                    has = _class_has[(cls, name)] = hasattr(cls, name)
+                value = getattr(usage, name, default) if has else default
+            return default if value is None else value
     else:
-        value = getattr(usage, name, default)
-    return default if value is None else value
+        def get(name: str, default: Any) -> Any:
+            value = getattr(usage, name, default)
+            return default if value is None else value
+    return get
 
 
-def read_counts(usage: object) -> dict[str, int]:
-    """The five token counts of `usage` (attributes or mapping keys; missing or None means 0), checked."""
+def read_counts(get: Any) -> dict[str, int]:
+    """The token counts read through `get` (see _getter; missing or None means 0), checked."""
     counts = {}
     for name in _TOKEN_FIELDS:
-        value = _field(usage, name, 0)
-        if isinstance(value, bool) or not isinstance(value, int):
+        value = get(name, 0)
+        if type(value) is not int and (isinstance(value, bool) or not isinstance(value, int)):
             raise ValueError(f"usage.{name} must be an int, got {value!r}")
         if value < 0:
             raise ValueError(f"usage.{name} is negative ({value})")
@@ -125,10 +148,10 @@ def read_counts(usage: object) -> dict[str, int]:
     return counts
 
 
-def read_source(usage: object) -> tuple[bool, UsageSource]:
-    """(estimated, usage_source) from `usage.usage_source` and `usage.estimated`."""
-    flagged = bool(_field(usage, "estimated", False))
-    source = _field(usage, "usage_source", None)
+def read_source(get: Any) -> tuple[bool, UsageSource]:
+    """(estimated, usage_source) from `usage.usage_source` and `usage.estimated`, read through `get`."""
+    flagged = bool(get("estimated", False))
+    source = get("usage_source", None)
     if source is None:
         return flagged, "estimated" if flagged else "reported"
     if source not in ("reported", "estimated", "mixed"):
@@ -136,7 +159,15 @@ def read_source(usage: object) -> tuple[bool, UsageSource]:
     return flagged or source != "reported", source
 
 
+_zeros: dict[Decimal, Decimal] = {}
+
+
 def _per_million(tokens: int, usd_per_mtok: Decimal) -> Decimal:
+    if tokens == 0:  # most parts of most calls (no cache, no reasoning): the same exact zero for this rate
+        zero = _zeros.get(usd_per_mtok)
+        if zero is None:
+            zero = _zeros[usd_per_mtok] = _EXACT.scaleb(_EXACT.multiply(_ZERO, usd_per_mtok), -6)
+        return zero
     return _EXACT.scaleb(_EXACT.multiply(Decimal(tokens), usd_per_mtok), -6)
 
 
@@ -176,11 +207,12 @@ def cost(
         raise ValueError(f"billing must be 'metered' or 'plan', got {billing!r}")
     moment = _moment(at)
     row = price(model, vendor=vendor, at=moment)   # first: an unpriced model fails before any counting
-    counts = read_counts(usage)
-    estimated, source = read_source(usage)
+    get = _getter(usage)
+    counts = read_counts(get)
+    estimated, source = read_source(get)
     rates, window = row.rates_at(moment, service_tier)
     tier = rates.tier_for(counts["prompt_tokens"])
-    searches = _field(usage, "web_search_requests", 0)
+    searches = get("web_search_requests", 0)
     if isinstance(searches, bool) or not isinstance(searches, int) or searches < 0:
         raise ValueError(f"usage.web_search_requests must be a non-negative int, got {searches!r}")
     if billing == "plan":

@@ -420,9 +420,20 @@ class _Catalogue:
                 alias = name if is_alias else None
                 self.indices[is_alias].setdefault(name, {})[key] = alias
                 self.indices[2 + is_alias].setdefault(name.casefold(), {})[key] = alias
+        # Names already resolved (priced on every call): the index is immutable, so an answer stays true.
+        self._resolved: dict[tuple[str, str | None], tuple[tuple[str, str], str | None]] = {}
 
     def resolve(self, name: str, vendor: str | None) -> tuple[tuple[str, str], str | None]:
         """The (vendor, id) that `name` means, and the alias it went through (None for an id)."""
+        found = self._resolved.get((name, vendor))
+        if found is None:
+            found = self._search(name, vendor)
+            if len(self._resolved) >= 4096:
+                self._resolved.clear()
+            self._resolved[(name, vendor)] = found
+        return found
+
+    def _search(self, name: str, vendor: str | None) -> tuple[tuple[str, str], str | None]:
         for index, probe in zip(self.indices, (name, name, name.casefold(), name.casefold()), strict=True):
             hits = {k: a for k, a in index.get(probe, {}).items() if vendor in (None, k[0])}
             if len(hits) > 1:

@@ -12,8 +12,9 @@ from router import costing, retry, transport
 from router.params import encode_body
 from router.resolve import Target
 from vendors.errors import FareboxError, MalformedResponseError
+from vendors.secrets import redact_url
 from vendors.spec import RequestContext, Wire
-from vendors.types import Attempt, ChatRequest, Message, Response
+from vendors.types import Attempt, ChatRequest, Message, Response, trusted
 from vendors.wires import Codec, anthropic_messages, openai_chat
 
 __all__ = ["Call", "codec_for"]
@@ -77,15 +78,24 @@ class Call:
         self.req.sent_at = datetime.now(UTC)
 
     def record(self, started: float, status: int | None, error: BaseException | None, cost: Any = None) -> None:
-        err = error if isinstance(error, FareboxError) else None
-        attempt = Attempt(vendor=self.target.vendor, model=self.target.model, base_url=self.target.base_url,
-                          status=status, ok=error is None, error=type(error).__name__ if error else None,
-                          message=str(err.message) if err else (str(error) if error else None),
-                          vendor_code=err.vendor_code if err else None, latency_s=time.perf_counter() - started,
-                          cost=cost, alias=self.alias)
+        if error is None:  # the hot path: every field is ours and of its type; the URL and model redacted here
+            t = self.target
+            attempt = trusted(Attempt, vendor=t.vendor, model=redact_url(t.model), base_url=redact_url(t.base_url),
+                              status=status, ok=True, error=None, message=None, vendor_code=None,
+                              latency_s=time.perf_counter() - started, cost=cost, alias=self.alias)
+        else:
+            attempt = self._failed(started, status, error, cost)
         self.attempts.append(attempt)
         if self.on_attempt is not None:
             self.on_attempt(attempt, error)
+
+    def _failed(self, started: float, status: int | None, error: BaseException, cost: Any) -> Attempt:
+        err = error if isinstance(error, FareboxError) else None
+        return Attempt(vendor=self.target.vendor, model=self.target.model, base_url=self.target.base_url,
+                       status=status, ok=False, error=type(error).__name__,
+                       message=str(err.message) if err else str(error),
+                       vendor_code=err.vendor_code if err else None, latency_s=time.perf_counter() - started,
+                       cost=cost, alias=self.alias)
 
     async def _once(self) -> Response:
         t = self.target

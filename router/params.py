@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -273,12 +274,13 @@ def schema_format(model: type[BaseModel]) -> dict[str, Any]:
     return {"type": "json_schema", "json_schema": {"name": model.__name__, "schema": model.model_json_schema()}}
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode  # built once
+
+
 def encode_body(body: Any) -> bytes:
     """The JSON bytes of a request body; a NaN/infinity or a string UTF-8 cannot encode is an InvalidRequestError."""
-    import json
-
     try:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        return _ENCODE(body).encode()
     except (ValueError, UnicodeEncodeError) as exc:
         where = _find_bad(body, "body")
         what = "a string that is not valid Unicode (a lone surrogate)" if isinstance(exc, UnicodeEncodeError) \

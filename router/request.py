@@ -154,9 +154,17 @@ def build_request(target: Target, messages: Any, params: dict[str, Any], extra: 
 
     wire = target.wire
     max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
-    result = resolve_effort(target.spec.effort_for(target.model, wire), effort, wire=wire, vendor=target.vendor,
-                            model=target.model, max_tokens=max_tokens, drop_params=drop_params,
-                            max_output=_max_output(target) if effort is not None else None)
+    if effort is None:  # the usual call: the same decision for every call with these inputs, kept on the target
+        memo_key = ("effort", max_tokens, drop_params)
+        result = target.memo.get(memo_key)
+        if result is None:
+            result = target.memo[memo_key] = resolve_effort(
+                target.spec.effort_for(target.model, wire), None, wire=wire, vendor=target.vendor,
+                model=target.model, max_tokens=max_tokens, drop_params=drop_params)
+    else:
+        result = resolve_effort(target.spec.effort_for(target.model, wire), effort, wire=wire, vendor=target.vendor,
+                                model=target.model, max_tokens=max_tokens, drop_params=drop_params,
+                                max_output=_max_output(target))
     for key in result.remove & extra.keys():
         if not drop_params:
             raise UnsupportedParamError(f"{target.vendor} {target.model} must not receive {key!r}",

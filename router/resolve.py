@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from router.litellm import local_model
 from vendors.catalogue import Match, lookup
@@ -31,6 +31,9 @@ class Target:
     key_kind: Literal["metered", "plan"] = "metered"
     api_key: str | None = field(default=None, repr=False)
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    # What every call to this target computes the same way (the effort decision when none is asked, the
+    # request context): Targets are cached, so this is computed once per target, not per call.
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def vendor(self) -> str:

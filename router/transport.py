@@ -50,6 +50,20 @@ def limits() -> dict[str, float | int | None]:
     return {**_limits, "max_line_bytes": line, "max_event_bytes": event}
 
 
+_timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+
+
+def _timeout(*, total: float | None, sock_connect: float, sock_read: float | None = None) -> aiohttp.ClientTimeout:
+    """The (immutable) ClientTimeout for these limits, built once: calls repeat the same few."""
+    key = (total, sock_connect, sock_read)
+    found = _timeouts.get(key)
+    if found is None:
+        if len(_timeouts) >= 256:
+            _timeouts.clear()
+        found = _timeouts[key] = aiohttp.ClientTimeout(total=total, sock_connect=sock_connect, sock_read=sock_read)
+    return found
+
+
 _transports: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Transport] = weakref.WeakKeyDictionary()
 
 
@@ -67,7 +81,7 @@ class Transport:
                    vendor: str, model: str) -> tuple[int, Mapping[str, str], bytes]:
         """POST and read the whole reply: (status, headers, body bytes); `timeout` bounds the attempt."""
         total = timeout or _limits["timeout"]
-        client_timeout = aiohttp.ClientTimeout(total=total, sock_connect=min(_limits["connect_timeout"], total))
+        client_timeout = _timeout(total=total, sock_connect=min(_limits["connect_timeout"], total))
         try:
             # Never follow a redirect: aiohttp would carry x-api-key (and the prompt) to the new host.
             async with self.session.post(url, data=body, headers=headers, timeout=client_timeout,
@@ -83,8 +97,7 @@ class Transport:
                    vendor: str, model: str) -> ByteStream:
         """POST for a stream: the reply once headers arrived; `timeout` bounds each wait for bytes."""
         idle = timeout or _limits["read_timeout"]
-        client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(_limits["connect_timeout"], idle),
-                                               sock_read=idle)
+        client_timeout = _timeout(total=None, sock_connect=min(_limits["connect_timeout"], idle), sock_read=idle)
         try:
             resp = await self.session.post(url, data=body, headers=headers, timeout=client_timeout,
                                            allow_redirects=False)
@@ -140,8 +153,12 @@ class ByteStream:
 
 async def _read_capped(resp: aiohttp.ClientResponse, *, vendor: str, model: str) -> bytes:
     cap = sse.get_limits()[1]
-    if resp.content_length is not None and resp.content_length > cap:
-        raise _too_big(resp, cap, vendor=vendor, model=model)
+    length = resp.content_length
+    if length is not None:
+        if length > cap:
+            raise _too_big(resp, cap, vendor=vendor, model=model)
+        if not resp.headers.get("Content-Encoding"):  # exactly `length` bytes arrive: one read, no piece loop
+            return await resp.read()
     data = bytearray()
     async for piece in resp.content.iter_any():
         data += piece

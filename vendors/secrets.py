@@ -21,6 +21,7 @@ def register_secret(value: str | None) -> None:
         _secrets.add(value)
         parts = sorted(_secrets, key=len, reverse=True)
         _secret_re = re.compile("|".join(re.escape(s) for s in parts))
+        _clean_urls.clear()
 
 
 def redact(text: str) -> str:
@@ -34,11 +35,22 @@ def redact(text: str) -> str:
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#@\s]*)@")
 
 
+# redact_url's answers under the current secrets (every attempt redacts the same base URL and model name);
+# emptied whenever a secret is added.
+_clean_urls: dict[str, str] = {}
+
+
 def redact_url(text: str) -> str:
     """`text` with the user-info of every URL in it (`https://user:key@host`) replaced, and keys redacted."""
-    if "@" in text:
-        text = _USERINFO.sub(lambda m: f"{m.group('scheme')}…@", text)
-    return redact(text)
+    done = _clean_urls.get(text)
+    if done is not None:
+        return done
+    pattern = _secret_re
+    out = _USERINFO.sub(lambda m: f"{m.group('scheme')}…@", text) if "@" in text else text
+    out = redact(out)
+    if pattern is _secret_re and len(_clean_urls) < 4096:  # no secret was added meanwhile
+        _clean_urls[text] = out
+    return out
 
 
 # Key shapes, for a key passed by mistake where a name belongs (`model=`): vendor prefixes (sk-, sk-ant-, sk-cp-,

@@ -39,6 +39,36 @@ class _Model(BaseModel):
         return self[key] if key in self else default
 
 
+_new = object.__new__
+_set = object.__setattr__
+_defaults: dict[type[BaseModel], tuple[dict[str, Any], tuple[tuple[str, Any], ...]]] = {}
+
+
+def trusted(cls: type[Any], **values: Any) -> Any:
+    """An instance of `cls` from values Farebox computed itself, of the declared types: not validated again.
+
+    For the per-call and per-chunk hot paths only, where pydantic would re-check what the code just built
+    (ints it counted, strings it checked). Fields not given take their defaults, as validation would give.
+    """
+    known = _defaults.get(cls)
+    if known is None:
+        fields = cls.model_fields
+        template = {n: None if f.default_factory else f.default for n, f in fields.items()}  # declared order
+        known = _defaults[cls] = (template, tuple((n, f.default_factory) for n, f in fields.items()
+                                                  if f.default_factory))
+    state = known[0].copy()
+    state.update(values)
+    for name, factory in known[1]:
+        if name not in values:
+            state[name] = factory()
+    obj = _new(cls)
+    _set(obj, "__dict__", state)
+    _set(obj, "__pydantic_fields_set__", set(values))
+    _set(obj, "__pydantic_extra__", {})
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
 class FunctionCall(_Model):
     name: str | None = None
     arguments: str = ""

@@ -8,7 +8,7 @@ from typing import Any
 
 from vendors.errors import MalformedResponseError
 from vendors.spec import VendorSpec
-from vendors.types import Usage
+from vendors.types import Usage, trusted
 
 __all__ = ["anthropic_usage", "parse_usage", "read_anthropic_counts"]
 
@@ -44,8 +44,9 @@ def parse_usage(raw: Any, *, spec: VendorSpec, model: str, stream: bool = False)
     reasoning = 0
     if isinstance(out_details, Mapping):
         reasoning = num(out_details.get("reasoning_tokens", 0), "reasoning_tokens")
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
-                 cached_tokens=min(cached, prompt), reasoning_tokens=min(reasoning, completion))
+    # Counts checked by _count: built without a second validation (per call and per usage chunk).
+    return trusted(Usage, prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
+                   cached_tokens=min(cached, prompt), reasoning_tokens=min(reasoning, completion))
 
 
 def _anthropic_style(raw: Mapping[str, Any], spec: VendorSpec, model: str) -> Usage:
@@ -91,11 +92,11 @@ def anthropic_usage(counts: Mapping[str, int]) -> Usage:
     write = max(counts.get("cache_creation_input_tokens", 0), counts.get("ephemeral_5m_input_tokens", 0) + hour)
     prompt = counts.get("input_tokens", 0) + read + write
     output = counts.get("output_tokens", 0)
-    return Usage(prompt_tokens=prompt, completion_tokens=output, total_tokens=prompt + output,
-                 cached_tokens=read, cache_write_tokens=write, cache_write_1h_tokens=hour,
-                 reasoning_tokens=min(counts.get("thinking_tokens", 0), output),
-                 web_search_requests=counts.get("web_search_requests", 0),
-                 web_fetch_requests=counts.get("web_fetch_requests", 0))
+    return trusted(Usage, prompt_tokens=prompt, completion_tokens=output, total_tokens=prompt + output,
+                   cached_tokens=read, cache_write_tokens=write, cache_write_1h_tokens=hour,
+                   reasoning_tokens=min(counts.get("thinking_tokens", 0), output),
+                   web_search_requests=counts.get("web_search_requests", 0),
+                   web_fetch_requests=counts.get("web_fetch_requests", 0))
 
 
 def _count(value: Any, name: str, spec: VendorSpec, model: str) -> int:
