@@ -63,13 +63,17 @@ class Call:
         self.parse_as: type[Any] | None = None  # response_format's pydantic class: message.parsed is filled
         self.trace: Any = None  # router.tracking.Trace of the user-level call a stream reports to at its end
         self.codec = codec_for(target.wire)
-        ctx = RequestContext(model=target.model, wire=target.wire, region=target.region, stream=req.stream,
-                             key_kind=target.key_kind)
-        body = self.codec.encode_request(req, target.spec, ctx)
-        if target.spec.patch_request is not None:
-            body = target.spec.patch_request(body, ctx)
-        if target.spec.patch_headers is not None:   # e.g. the anthropic-beta values server tools need
-            self.headers = target.spec.patch_headers(body, dict(self.headers))
+        ctx = target.memo.get(("ctx", req.stream))   # the same (immutable) context for every call to this target
+        if ctx is None:
+            ctx = target.memo[("ctx", req.stream)] = RequestContext(
+                model=target.model, wire=target.wire, region=target.region, stream=req.stream,
+                key_kind=target.key_kind)
+        spec = target.spec
+        body = self.codec.encode_request(req, spec, ctx)
+        if spec.patch_request is not None:
+            body = spec.patch_request(body, ctx)
+        if spec.patch_headers is not None:   # e.g. the anthropic-beta values server tools need (a new dict if so)
+            self.headers = spec.patch_headers(body, self.headers)
         self.body = encode_body(body)
         self.started = time.perf_counter()
 

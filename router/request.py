@@ -143,14 +143,17 @@ def build_request(target: Target, messages: Any, params: dict[str, Any], extra: 
     msgs = _messages(messages)
     _check_vision(target, msgs)
     dropped: list[str] = []
-    for key in RESERVED & extra.keys():
-        raise InvalidRequestError(f"{key!r} cannot be set through extra body keys", vendor=target.vendor)
-    for key in sorted(CHECKED_EXTRA & extra.keys()):
-        if key in params:
-            raise InvalidRequestError(f"{key!r} given both as an argument and in extra_body", vendor=target.vendor)
-        params[key] = extra.pop(key)
-    _check_tools(target, params, drop_params, dropped)
-    _check_params(target, params, drop_params, dropped)
+    if extra:
+        for key in RESERVED & extra.keys():
+            raise InvalidRequestError(f"{key!r} cannot be set through extra body keys", vendor=target.vendor)
+        for key in sorted(CHECKED_EXTRA & extra.keys()):
+            if key in params:
+                raise InvalidRequestError(f"{key!r} given both as an argument and in extra_body",
+                                          vendor=target.vendor)
+            params[key] = extra.pop(key)
+    if params or target.spec.param_check is not None:
+        _check_tools(target, params, drop_params, dropped)
+        _check_params(target, params, drop_params, dropped)
 
     wire = target.wire
     max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
@@ -175,22 +178,23 @@ def build_request(target: Target, messages: Any, params: dict[str, Any], extra: 
     if result.dropped and result.requested:
         dropped.append("reasoning_effort")
     effort_body = dict(result.body)
-    # Options inside the thinking object that the effort fragment does not set join it, e.g. Zhipu's
-    # extra_body={"thinking": {"clear_thinking": False}} beside reasoning_effort (preserved thinking, §3).
-    mine, theirs = effort_body.get("thinking"), extra.get("thinking")
-    if isinstance(mine, Mapping) and isinstance(theirs, Mapping) and theirs and not (mine.keys() & theirs.keys()):
-        effort_body["thinking"] = {**mine, **extra.pop("thinking")}
-    # Extra body keys never silently override the effort fragment (docs/vendors.md §7.3 reserved fields).
-    if result.requested is not None:
-        clash = extra.keys() & (effort_body.keys() | _EFFORT_KEYS)
-        if "thinking" not in effort_body and isinstance(theirs, Mapping) and "type" not in theirs:
-            clash.discard("thinking")   # options only (clear_thinking), no switch: the effort sent none either
-        if clash:
-            raise InvalidRequestError(
-                f"reasoning_effort={result.requested!r} and extra body {', '.join(sorted(clash))} both set the "
-                "reasoning control; give one of them", vendor=target.vendor, model=target.model)
-    else:  # no level asked: the caller's own fragment replaces the vendor default
-        effort_body = {k: v for k, v in effort_body.items() if k not in extra}
+    if extra:  # extra body keys beside the effort fragment: merged or refused, never silently overriding
+        # Options inside the thinking object that the effort fragment does not set join it, e.g. Zhipu's
+        # extra_body={"thinking": {"clear_thinking": False}} beside reasoning_effort (preserved thinking, §3).
+        mine, theirs = effort_body.get("thinking"), extra.get("thinking")
+        if isinstance(mine, Mapping) and isinstance(theirs, Mapping) and theirs and not (mine.keys() & theirs.keys()):
+            effort_body["thinking"] = {**mine, **extra.pop("thinking")}
+        # Extra body keys never silently override the effort fragment (docs/vendors.md §7.3 reserved fields).
+        if result.requested is not None:
+            clash = extra.keys() & (effort_body.keys() | _EFFORT_KEYS)
+            if "thinking" not in effort_body and isinstance(theirs, Mapping) and "type" not in theirs:
+                clash.discard("thinking")   # options only (clear_thinking), no switch: the effort sent none either
+            if clash:
+                raise InvalidRequestError(
+                    f"reasoning_effort={result.requested!r} and extra body {', '.join(sorted(clash))} both set the "
+                    "reasoning control; give one of them", vendor=target.vendor, model=target.model)
+        else:  # no level asked: the caller's own fragment replaces the vendor default
+            effort_body = {k: v for k, v in effort_body.items() if k not in extra}
     req = ChatRequest(model=target.model, messages=msgs, stream=stream, params=params, extra_body=extra,
                       effort_body=effort_body)
     return req, dropped, result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 
@@ -63,6 +64,11 @@ def looks_like_key(text: str) -> str | None:
     """The part of `text` (a model name, `vendor/...` parts each) shaped like an API key, or None."""
     if not isinstance(text, str) or len(text) < 19:
         return None
+    return _key_part(text)
+
+
+@functools.lru_cache(maxsize=1024)  # asked of the same model names on every call
+def _key_part(text: str) -> str | None:
     for part in text.split("/"):
         if _KEY_SHAPE.fullmatch(part.strip()):
             return part.strip()

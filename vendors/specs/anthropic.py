@@ -103,6 +103,8 @@ MCP_BETA = "mcp-client-2025-11-20"   # current; mcp-client-2026-09-15 is a super
 def betas_for(body: Mapping[str, Any]) -> list[str]:
     """The anthropic-beta values a Messages body needs: MCP servers and the dated computer-use tools."""
     out: list[str] = []
+    if not body.get("tools") and not body.get("mcp_servers"):
+        return out
     tools = body.get("tools") if isinstance(body.get("tools"), list) else []
     kinds = [t.get("type") for t in tools if isinstance(t, Mapping)]
     if body.get("mcp_servers") or "mcp_toolset" in kinds:
@@ -115,7 +117,9 @@ def betas_for(body: Mapping[str, Any]) -> list[str]:
 
 
 def patch_headers(body: Mapping[str, Any], headers: dict[str, str]) -> dict[str, str]:
-    """Add the betas `body` needs to the caller's anthropic-beta header (comma-separated, each value once)."""
+    """Add the betas `body` needs to the caller's anthropic-beta header (comma-separated, each value once).
+
+    `headers` is never changed: a new dict comes back when a beta is added, else `headers` itself."""
     needed = betas_for(body)
     if not needed:
         return headers
