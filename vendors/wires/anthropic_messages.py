@@ -106,7 +106,6 @@ def decode_response(body: Any, spec: VendorSpec, *, model: str) -> Response:
     return Response(id=rid, model=name, vendor=spec.name, choices=[choice], usage=anthropic_usage(counts))
 
 
-_TEXT_FIELDS = frozenset({"role", "content", "reasoning_content"})
 _Handler = Callable[["StreamDecoder", dict[str, Any]], list[Chunk]]
 
 
@@ -169,12 +168,7 @@ class StreamDecoder:
         return self._final()
 
     def _chunk(self, delta: dict[str, Any]) -> Chunk:
-        if isinstance(self.id, str) and isinstance(self.model, str) and all(
-                k in _TEXT_FIELDS and isinstance(v, str) for k, v in delta.items()):
-            # Text and reasoning deltas are strings checked here: built directly (the per-chunk hot path).
-            return trusted(Chunk, id=self.id, model=self.model, vendor=self.spec.name, created=self.created,
-                           choices=[trusted(ChunkChoice, delta=trusted(Delta, **delta))])
-        # Tool-call fragments and blocks: nested dicts validate faster than building Delta and ChunkChoice first.
+        # Nested dicts validate faster than building Delta and ChunkChoice first (~1.4 µs a chunk).
         return Chunk(id=self.id, model=self.model, vendor=self.spec.name, created=self.created,
                      choices=[{"delta": delta}])
 
