@@ -11,10 +11,25 @@ from .sse import Event
 
 
 @dataclass(frozen=True, slots=True)
+class ChatShape:
+    """Where one vendor's OpenAI-compatible answer differs from the plain shape (a profile's `chat_shape`)."""
+
+    usage_details: bool = True          # prompt_tokens_details.cached_tokens (False: llama.cpp / Ollama's 3 totals)
+    reasoning_tokens: bool = False      # completion_tokens_details.reasoning_tokens (OpenAI, DeepSeek, Moonshot)
+    cache_hit_fields: bool = False      # prompt_cache_hit_tokens / prompt_cache_miss_tokens (DeepSeek §2.5)
+    refusal: bool = False               # message.refusal: null and in the first stream delta (OpenAI)
+    null_other_channel: bool = False    # stream deltas name the unused channel as null (DeepSeek §2.4)
+    request_id_in_body: bool = False    # the reply body carries request_id (Zhipu §3)
+
+
+PLAIN_CHAT = ChatShape()  # cached_tokens in the usage, nothing vendor-specific
+
+
+@dataclass(frozen=True, slots=True)
 class Ctx:
     """Per-response wire settings decided by the profile and the request."""
 
-    profile: str
+    shape: ChatShape
     chat_id: str
     show_reasoning: bool = True
     include_usage: bool = False
@@ -28,7 +43,7 @@ class Ctx:
 
 def usage_of(ctx: Ctx, plan: Plan, choices: int | None = None) -> dict[str, Any]:
     """The request's usage for `choices` answers (default all): the prompt once, each completion added."""
-    out = usage(ctx.profile, plan)
+    out = usage(ctx.shape, plan)
     k = ctx.choices if choices is None else choices
     if k != 1:
         out["completion_tokens"] = plan.completion_tokens * k
@@ -38,20 +53,20 @@ def usage_of(ctx: Ctx, plan: Plan, choices: int | None = None) -> dict[str, Any]
     return out
 
 
-def usage(profile: str, plan: Plan) -> dict[str, Any]:
-    """Usage in the vendor's field names (DeepSeek §2.5, MiniMax §1.7, Zhipu §3)."""
+def usage(shape: ChatShape, plan: Plan) -> dict[str, Any]:
+    """Usage in the vendor's field names (DeepSeek §2.5, Zhipu §3)."""
     out: dict[str, Any] = {
         "prompt_tokens": plan.prompt_tokens,
         "completion_tokens": plan.completion_tokens,
         "total_tokens": plan.total_tokens,
     }
-    if profile == "compatible":
-        return out  # llama.cpp / Ollama report the three totals only
+    if not shape.usage_details:
+        return out
     out["prompt_tokens_details"] = {"cached_tokens": plan.cache_hit_tokens}
-    if profile == "deepseek":
+    if shape.cache_hit_fields:
         out["prompt_cache_hit_tokens"] = plan.cache_hit_tokens
         out["prompt_cache_miss_tokens"] = plan.prompt_tokens - plan.cache_hit_tokens
-    if profile in ("openai", "deepseek", "moonshot"):
+    if shape.reasoning_tokens:
         out["completion_tokens_details"] = {"reasoning_tokens": plan.reasoning_tokens}
     return out
 
@@ -68,7 +83,7 @@ def tool_call_obj(plan: Plan, *, index: bool = False) -> dict[str, Any]:
 
 def message(ctx: Ctx, plan: Plan) -> dict[str, Any]:
     msg: dict[str, Any] = {"role": "assistant", "content": plan.text or (None if plan.tool_call else "")}
-    if ctx.profile == "openai":
+    if ctx.shape.refusal:
         msg["refusal"] = None
     if ctx.show_reasoning and plan.reasoning:
         msg["reasoning_content"] = plan.reasoning
@@ -89,7 +104,7 @@ def completion_body(ctx: Ctx, plan: Plan) -> dict[str, Any]:
     }
     if ctx.fingerprint:
         body["system_fingerprint"] = ctx.fingerprint
-    if ctx.profile == "zhipu":
+    if ctx.shape.request_id_in_body:
         body["request_id"] = ctx.request_id
     return body
 
@@ -138,19 +153,18 @@ class ChunkMaker:
 def stream_events(ctx: Ctx, plan: Plan) -> Iterator[Event]:
     """Role chunk, reasoning_content chunks, content chunks, tool-call deltas, finish, usage, [DONE]."""
     mk = ChunkMaker(ctx, plan)
-    deepseek = ctx.profile == "deepseek"
+    nulls = ctx.shape.null_other_channel
     first: dict[str, Any] = {"role": "assistant", "content": "" if plan.text else None}
-    if ctx.profile == "openai":
+    if ctx.shape.refusal:
         first["refusal"] = None
     yield mk.chunk(first)
     if ctx.keepalive:
         yield Event(comment="keep-alive")  # llama.cpp/Ollama-style idle comment lines
     if ctx.show_reasoning:
         for piece in pieces(plan.reasoning, ctx.chunk_words):
-            # DeepSeek sends the unused channel as an explicit null (§2.4).
-            yield mk.chunk({"content": None, "reasoning_content": piece} if deepseek else {"reasoning_content": piece})
+            yield mk.chunk({"content": None, "reasoning_content": piece} if nulls else {"reasoning_content": piece})
     for piece in pieces(plan.text, ctx.chunk_words):
-        yield mk.chunk({"content": piece, "reasoning_content": None} if deepseek else {"content": piece})
+        yield mk.chunk({"content": piece, "reasoning_content": None} if nulls else {"content": piece})
     if plan.tool_call is not None:
         call = plan.tool_call
         head = {"index": 0, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}

@@ -8,6 +8,7 @@ from typing import Any
 
 from . import errors
 from .errors import ErrorStyle
+from .openai_wire import PLAIN_CHAT, ChatShape
 from .validate import (
     MINIMAX_MODELS,
     Auth,
@@ -128,6 +129,7 @@ class Profile:
     no_images: Reject | None = None             # ... with this answer (the vendor's own text, research/wire.md §5)
     checks: tuple[Check, ...] = ()              # the vendor's own request checks, after the shared ones
     chat_wire: str = "openai"                   # the OpenAI-surface answer: "openai", or "minimax" (minimax_wire.py)
+    chat_shape: ChatShape = PLAIN_CHAT          # openai_wire's per-vendor fields (usage details, refusal, ...)
     server_tools: bool = False                  # runs Anthropic's server tools (server_tools.py)
     anthropic_tool_ids: bool = True             # Anthropic surface: toolu_ ids (False: the profile's own tool_id)
     max_choices: int = 1                        # answers n choices up to this many
@@ -158,6 +160,7 @@ _ALL = (
                                       "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")),
         text_only=text_only_openai,
         no_images=Reject(400, "Invalid content type. image_url is only supported by certain models."),
+        chat_shape=ChatShape(reasoning_tokens=True, refusal=True),
     ),
     Profile(
         name="anthropic",
@@ -210,6 +213,7 @@ _ALL = (
         no_images=Reject(400, "Failed to deserialize the JSON body into the target type: messages[0]: unknown "
                               "variant `image_url`, expected `text`"),   # DeepSeek's serde text
         checks=(check_deepseek,),
+        chat_shape=ChatShape(reasoning_tokens=True, cache_hit_fields=True, null_other_channel=True),
     ),
     Profile(
         name="moonshot",
@@ -224,6 +228,7 @@ _ALL = (
         errors=errors.MOONSHOT,
         checks=(check_moonshot,),
         max_choices=5,  # n: 1..5 (platform.moonshot.ai chat API)
+        chat_shape=ChatShape(reasoning_tokens=True),
     ),
     Profile(
         name="zhipu",
@@ -240,6 +245,7 @@ _ALL = (
         text_only=text_only_zhipu,
         no_images=Reject(400, "image input is not supported by this model", 1210),
         checks=(check_zhipu,),
+        chat_shape=ChatShape(request_id_in_body=True),
     ),
     Profile(
         name="qwen",
@@ -263,6 +269,7 @@ _ALL = (
         chat_id=lambda d: f"chatcmpl-{d[:16]}",
         tool_id=lambda d, name: f"call_{d[:16]}",
         auth=Auth(keyless=True),  # local servers (vLLM, llama.cpp, Ollama) run without keys
+        chat_shape=ChatShape(usage_details=False),  # llama.cpp / Ollama report the three totals only
     ),
 )
 PROFILES: dict[str, Profile] = {p.name: p for p in _ALL}

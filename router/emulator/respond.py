@@ -124,7 +124,7 @@ def _wire(state: State, call: Incoming, plan: Plan, opts: dict[str, Any], stream
         )
         return list(minimax_wire.stream_events(ctx, plan)) if stream else minimax_wire.completion_body(ctx, plan)
     octx = openai_wire.Ctx(
-        profile=call.profile.name,
+        shape=call.profile.chat_shape,
         chat_id=call.profile.chat_id(d),
         show_reasoning=call.profile.show_reasoning,
         include_usage=include_usage,

@@ -64,10 +64,10 @@ def test_a_new_vendor_is_served_from_its_profile_entry_alone(emu: Emulator, acme
 
 
 def test_the_shared_checks_and_envelopes_never_branch_on_a_vendor_name() -> None:
-    # Per-vendor facts live in the profile entries; errors.py, validate.py and respond.py read them, never
-    # `profile == "x"` (the OpenAI-shaped answer's per-vendor usage details stay in openai_wire.py).
+    # Per-vendor facts live in the profile entries; the modules that check and answer read them, never
+    # `profile == "x"`.
     names = set(PROFILES)
-    for module in ("errors.py", "validate.py", "respond.py"):
+    for module in ("errors.py", "validate.py", "respond.py", "openai_wire.py"):
         tree = ast.parse((EMULATOR / module).read_text(encoding="utf-8"))
         compared = [ast.unparse(node) for node in ast.walk(tree) if isinstance(node, ast.Compare)
                     and ast.unparse(node.left).endswith(("profile", ".name"))  # the vendor's identity, not a field
