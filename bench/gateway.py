@@ -308,7 +308,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                    "--ledger", str(work / f"{name}.sqlite")]
             proc = stack.enter_context(process(cmd, cpu=1, cwd=ROOT, log=work / f"{name}.log"))
             wait_http(f"http://127.0.0.1:{port}/healthz", proc)
-            print(f"{name}: Farebox's gateway (pid {proc.pid}, CPU 1, ledger {'batched' if batching else 'durable'})",
+            groups = "1 s" if batching else "0.05 s"  # gateway.ledger_batching / ledger_flush_s
+            print(f"{name}: Farebox's gateway (pid {proc.pid}, CPU 1, ledger commits in groups within {groups})",
                   flush=True)
             targets.append(Target(name, f"http://127.0.0.1:{port}/v1/chat/completions",
                                   {"Authorization": f"Bearer {KEY}"}, "bench", proc.pid))
