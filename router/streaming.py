@@ -129,7 +129,13 @@ class AsyncStream:
             if self._eof or self._closed:
                 raise StopAsyncIteration
             try:
-                await self._fill()
+                events = self._events
+                while events and not self._pending:
+                    # Events already read are decoded here, without a coroutine for _fill (per chunk).
+                    event, payload = events.popleft()
+                    self._take(self._decoder.feed(event, payload))
+                if not self._pending:
+                    await self._fill()
             except BaseException as exc:
                 if isinstance(exc, FareboxError):
                     partial = await self._partial() if self.delivered else None

@@ -20,6 +20,7 @@ from vendors.types import (
     Message,
     Response,
     ToolCall,
+    text_chunk,
     trusted,
 )
 from vendors.wires import Codec
@@ -167,6 +168,11 @@ class StreamDecoder:
             raise _malformed(self.spec, self.model, "stream ended before message_stop")
         return self._final()
 
+    def _text_chunk(self, field: str, text: Any) -> Chunk:
+        if type(text) is str and type(self.id) is str and type(self.model) is str:  # the usual delta
+            return text_chunk(self.id, self.created, self.model, self.spec.name, field, text)
+        return self._chunk({field: text})   # not a string: validation names the malformed field
+
     def _chunk(self, delta: dict[str, Any]) -> Chunk:
         # Nested dicts validate faster than building Delta and ChunkChoice first (~1.4 µs a chunk).
         return Chunk(id=self.id, model=self.model, vendor=self.spec.name, created=self.created,
@@ -254,13 +260,13 @@ class StreamDecoder:
             if not text:
                 return []
             self._text.setdefault(obj["index"], []).append(text)
-            return [self._chunk({"content": text})]
+            return [self._text_chunk("content", text)]
         if kind == "thinking_delta":
             text = delta["thinking"]
             if not text:
                 return []
             self._thinking.setdefault(obj["index"], []).append(text)
-            return [self._chunk({"reasoning_content": text})]
+            return [self._text_chunk("reasoning_content", text)]
         if kind == "input_json_delta":
             part = delta["partial_json"]
             if not part:

@@ -17,6 +17,7 @@ from vendors.types import (
     Delta,
     Response,
     Usage,
+    text_chunk,
 )
 from vendors.wires import Codec
 from vendors.wires.envelope import GuardedStream, decode_error, guard_decode
@@ -236,7 +237,8 @@ class StreamDecoder:
             raise _malformed(self._spec, self.model, "stream chunk is not a JSON object")
         if obj.get("error"):
             raise decode_error(500, obj, {}, self._spec, model=self.model)
-        _check_base_resp(obj, self._spec, self.model)
+        if "base_resp" in obj:
+            _check_base_resp(obj, self._spec, self.model)
         if not self._id:
             self._id = str(obj.get("id") or "")
             self._model = str(obj.get("model") or self.model)
@@ -249,6 +251,14 @@ class StreamDecoder:
             usage = self._choice_usage(raw_choices)
         if not choices and usage is None:
             return []
+        if usage is None and len(choices) == 1:
+            choice = choices[0]
+            delta = choice["delta"]
+            if len(delta) == 1 and type(choice["index"]) is int:
+                (field, text), = delta.items()
+                if field in _TEXT_FIELDS and type(text) is str:   # the usual text fragment: built directly
+                    return [text_chunk(self._id, self._created, self._model, self._spec.name, field, text,
+                                       choice["index"], choice["finish_reason"])]
         # One nested validation per chunk: cheaper than building Delta, ChunkChoice and Chunk one by one.
         return [_validate_chunk({"id": self._id, "created": self._created, "model": self._model,
                                  "vendor": self._spec.name, "choices": choices, "usage": usage})]
@@ -261,7 +271,9 @@ class StreamDecoder:
         """
         seen = False
         for raw in raw_choices:
-            found = parse_usage(raw.get("usage"), spec=self._spec, model=self.model, stream=True)
+            if raw.get("usage") is None:  # the usual chunk: no per-choice usage
+                continue
+            found = parse_usage(raw["usage"], spec=self._spec, model=self.model, stream=True)
             if found is not None:
                 self._per_choice[raw.get("index", 0)] = found
                 seen = True
@@ -293,8 +305,10 @@ class StreamDecoder:
             reasoning = delta_raw.get("reasoning_content") or delta_raw.get("reasoning")
         calls = delta_raw.get("tool_calls")
         role = delta_raw.get("role") or None  # MiniMax sends role "" on some chunks (§1.5)
-        _check_failed(raw.get("finish_reason"), self._spec, self.model)
-        finish = _finish(raw.get("finish_reason"))
+        reason = raw.get("finish_reason")
+        if reason is not None:
+            _check_failed(reason, self._spec, self.model)
+        finish = _finish(reason)
         if finish:
             self._seen_finish = True
             if self._think is not None:
@@ -345,6 +359,7 @@ def _delta_call(raw: Any, position: int) -> dict[str, Any]:
 
 
 _NOT_JSON = object()
+_TEXT_FIELDS = frozenset({"content", "reasoning_content"})
 _validate_chunk = Chunk.model_validate
 _validate_response = Response.model_validate
 
