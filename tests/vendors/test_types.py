@@ -1,0 +1,57 @@
+"""The objects built without validation on the hot paths are the ones validation would build."""
+
+from __future__ import annotations
+
+import pytest
+
+from vendors import registry
+from vendors.errors import MalformedResponseError
+from vendors.types import Attempt, Chunk, Usage, text_chunk, trusted
+from vendors.wires import anthropic_messages, openai_chat
+
+
+def same(built, validated) -> None:
+    assert built == validated
+    assert built.model_dump_json() == validated.model_dump_json()
+    assert built.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
+    assert built.model_fields_set == validated.model_fields_set
+
+
+@pytest.mark.parametrize("field", ["content", "reasoning_content"])
+def test_text_chunk_is_the_validated_chunk(field) -> None:
+    same(text_chunk("c1", 7, "m", "openai", field, "hi", 0, None),
+         Chunk.model_validate({"id": "c1", "created": 7, "model": "m", "vendor": "openai",
+                               "choices": [{"index": 0, "delta": {field: "hi"}, "finish_reason": None}],
+                               "usage": None}))
+    same(text_chunk("c1", 7, "m", "anthropic", field, "hi"),
+         Chunk(id="c1", created=7, model="m", vendor="anthropic", choices=[{"delta": {field: "hi"}}]))
+
+
+def test_a_text_chunk_is_independent_and_mutable() -> None:
+    a, b = text_chunk("c", 1, "m", "v", "content", "x", 0, "stop"), text_chunk("c", 1, "m", "v", "content", "y")
+    a.usage = Usage(prompt_tokens=1)
+    assert b.usage is None and a.choices is not b.choices and b.choices[0].delta.content == "y"
+    assert a["choices"][0]["finish_reason"] == "stop"
+
+
+def test_trusted_takes_defaults_and_factories_as_validation_does() -> None:
+    same(trusted(Usage, prompt_tokens=3, completion_tokens=2, total_tokens=5),
+         Usage(prompt_tokens=3, completion_tokens=2, total_tokens=5))
+    one = trusted(Attempt, vendor="openai", model="m", base_url="https://api.openai.com/v1", ok=True)
+    same(one, Attempt(vendor="openai", model="m", base_url="https://api.openai.com/v1", ok=True))
+
+
+def test_decoded_text_deltas_match_validation_and_junk_still_fails() -> None:
+    spec = registry.get("openai")
+    got = openai_chat.CODEC.stream_decoder(spec, model="m").feed(
+        "", '{"id":"x","created":5,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}')
+    same(got[0], Chunk.model_validate({"id": "x", "created": 5, "model": "m", "vendor": "openai", "usage": None,
+                                       "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}]}))
+    with pytest.raises(MalformedResponseError):
+        openai_chat.CODEC.stream_decoder(spec, model="m").feed(
+            "", '{"id":"x","choices":[{"index":0,"delta":{"role":5},"finish_reason":null}]}')
+    decoder = anthropic_messages.CODEC.stream_decoder(registry.get("anthropic"), model="m")
+    decoder.feed("message_start", '{"type":"message_start","message":{"id":"m1","model":"c","usage":{}}}')
+    with pytest.raises(MalformedResponseError):
+        decoder.feed("content_block_delta",
+                     '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":5}}')
