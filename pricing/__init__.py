@@ -51,8 +51,8 @@ class AmbiguousModelPrice(UnknownModelPrice):
 
 
 _LAZY: dict[str, tuple[str, str | None]] = {
-    **{name: ("pricing.table", name) for name in
-       ("price", "models", "load_overrides", "reset_overrides", "ModelPrice", "Tier")},
+    **{name: ("pricing.table", name) for name in ("price", "models", "load_overrides", "reset_overrides")},
+    **{name: ("pricing.rows", name) for name in ("ModelPrice", "Tier")},
     "Cost": ("pricing.cost", "Cost"),
     "cost": ("pricing.cost", "cost"),  # read through _Package.cost, listed here for __dir__
     **{name: ("pricing.tokens", name) for name in
@@ -79,7 +79,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from pricing.cost import Cost, cost
-    from pricing.table import ModelPrice, Tier, load_overrides, models, price, reset_overrides
+    from pricing.rows import ModelPrice, Tier
+    from pricing.table import load_overrides, models, price, reset_overrides
     from pricing.tokens import count_tokens, encoding_name_for, estimate_usage, preload_encodings
 
 

@@ -63,7 +63,7 @@ def _rate(value: Any) -> tuple[Decimal | None, dict[int, Decimal]]:
 
 
 def lookup(vendor: str, model: str, at: datetime) -> dict[str, Any] | None:
-    """The fields of a price row (pricing.table.ModelPrice) from genai-prices for a request at `at`, or None
+    """The fields of a price row (pricing.rows.ModelPrice) from genai-prices for a request at `at`, or None
     when it does not know the model; plain data, so this module does not import the table that calls it.
 
     Its tiers bill the whole request above a threshold, as genai-prices' TieredPrices do (`> start`).

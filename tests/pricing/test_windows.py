@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import pricing
 from pricing import PricingError, UnknownModelPrice
-from pricing.table import validate_rows
+from pricing.rows import validate_rows
 from pricing.windows import Schedule, calendar
 
 # 1M prompt tokens of which 200K cache hits, 100K output: the research notes' genai-prices example.
