@@ -3,15 +3,12 @@ shared ledger's spend (issue 16's router.tracking.state and ledger_pg)."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from router.gateway.guard import LocalLimits, fresh
+from router.gateway.guard import LocalLimits
 from router.gateway.keys import KeyStore, VirtualKey
-from router.tracking.budgets import period_start
 from router.tracking.spending import spend
 
 __all__ = ["PgKeyStore", "SharedLimits"]
@@ -48,7 +45,7 @@ class PgKeyStore(KeyStore):
 
 class SharedLimits(LocalLimits):
     """rpm windows in the shared state (Redis), so every process counts the same minute; spend re-read from
-    the shared ledger at most every `refresh_s`, plus this process's own calls since."""
+    the shared ledger at most every `refresh_s`, plus this process's own calls since (LocalLimits.spent)."""
 
     def __init__(self, store: KeyStore, state: Any, *, refresh_s: float = 1.0) -> None:
         super().__init__(store, refresh_s=refresh_s)
@@ -61,14 +58,3 @@ class SharedLimits(LocalLimits):
         if pick.index is not None:
             return None
         return max(pick.wait, 0.001)
-
-    async def spent(self, key: VirtualKey, now: datetime) -> Decimal:  # type: ignore[override]
-        start = period_start(key.budget_period, now).timestamp()
-        entry = self._spend.get(key.id)
-        loop = asyncio.get_running_loop()
-        mono = loop.time()
-        if entry is None or mono - entry[0] > self.refresh_s or entry[1] != start:
-            committed = await asyncio.to_thread(self.store.spent, key.id, start)
-            with self._lock:
-                entry = self._spend[key.id] = fresh(self._spend.get(key.id), mono, start, committed)
-        return entry[2] + entry[3]

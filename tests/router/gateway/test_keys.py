@@ -130,6 +130,7 @@ def test_client_vendor_headers_are_not_forwarded(gateway: Any, emu: Any) -> None
 def test_a_budget_refresh_never_forgets_this_process_s_own_uncommitted_calls(store: Any) -> None:
     """Records are committed a moment after their answers: re-reading the ledger before then must not drop a
     key's spend below what this process already counted (the budget would let the next calls through)."""
+    import asyncio
     from datetime import UTC, datetime
     from types import SimpleNamespace
 
@@ -138,8 +139,8 @@ def test_a_budget_refresh_never_forgets_this_process_s_own_uncommitted_calls(sto
     _, key = store.create(budget="1", period="day")
     limits = LocalLimits(store, refresh_s=0)   # re-read the ledger at every check
     now = datetime.now(UTC)
-    assert limits.spent(key, now) == 0
+    assert asyncio.run(limits.spent(key, now)) == 0
     limits.record(SimpleNamespace(tags={"key_id": key.id}, cost=SimpleNamespace(total=Decimal("0.25"))))
-    assert limits.spent(key, now) == Decimal("0.25")   # the ledger has no row yet: the count stays
+    assert asyncio.run(limits.spent(key, now)) == Decimal("0.25")   # the ledger has no row yet: the count stays
     limits.record(SimpleNamespace(tags={"key_id": key.id}, cost=SimpleNamespace(total=Decimal("0.5"))))
-    assert limits.spent(key, now) == Decimal("0.75")
+    assert asyncio.run(limits.spent(key, now)) == Decimal("0.75")
