@@ -135,14 +135,18 @@ class Call:
         return self.finish(resp)
 
     def finish(self, resp: Response) -> Response:
-        resp.vendor = self.target.vendor
-        resp.attempts = list(self.attempts)
-        resp.effort = self.effort.as_dict() if self.effort is not None else None
-        resp.dropped_params = list(self.dropped)
-        resp.alias = self.alias
+        # Set as pydantic's __setattr__ would (value and fields-set), without its per-assignment checks: a
+        # Response is not frozen and validates no assignment, and this runs once per call.
+        resp.__dict__.update(vendor=self.target.vendor, attempts=list(self.attempts),
+                             effort=self.effort.as_dict() if self.effort is not None else None,
+                             dropped_params=list(self.dropped), alias=self.alias)
+        resp.__pydantic_fields_set__.update(_FINISHED)
         if self.parse_as is not None:
             _parse(resp, self.parse_as)
         return resp
+
+
+_FINISHED = ("vendor", "attempts", "effort", "dropped_params", "alias")
 
 
 def _parse(resp: Response, model: type[Any]) -> None:

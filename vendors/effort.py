@@ -268,7 +268,7 @@ class EffortResult:
         return {
             "requested": self.requested,
             "level": self.level,
-            "sent": copy.deepcopy(dict(self.body)),
+            "sent": copy.deepcopy(dict(self.body)) if self.body else {},
             "note": self.note,
             "dropped": self.dropped,
         }
