@@ -148,9 +148,10 @@ def _check_base_resp(body: Mapping[str, Any], spec: VendorSpec, model: str) -> N
 
 def decode_response(body: Any, spec: VendorSpec, *, model: str) -> Response:
     """A Response from a chat.completion body."""
-    if not isinstance(body, Mapping):
+    if type(body) is not dict and not isinstance(body, Mapping):   # a JSON object is a dict: that test first
         raise _malformed(spec, model, "reply is not a JSON object")
-    _check_base_resp(body, spec, model)
+    if "base_resp" in body:
+        _check_base_resp(body, spec, model)
     if "error" in body and body.get("error"):
         raise decode_error(200, body, {}, spec, model=model)
     raw_choices = body.get("choices")
@@ -158,7 +159,7 @@ def decode_response(body: Any, spec: VendorSpec, *, model: str) -> Response:
         raise _malformed(spec, model, "reply has no choices")
     choices = []
     for i, raw in enumerate(raw_choices):
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("message"), Mapping):
+        if not isinstance(raw, dict | Mapping) or not isinstance(raw.get("message"), dict | Mapping):
             raise _malformed(spec, model, f"choice {i} has no message")
         _check_failed(raw.get("finish_reason"), spec, model)
         choices.append({"index": raw.get("index", i), "message": _message(raw["message"], spec),

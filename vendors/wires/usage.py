@@ -21,7 +21,7 @@ def parse_usage(raw: Any, *, spec: VendorSpec, model: str, stream: bool = False)
     """Usage from an OpenAI-style (or Anthropic-style) usage object; None when there is none."""
     if raw is None:
         return None
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):   # a JSON object is a dict: the fast test first
         raise MalformedResponseError("usage is not an object", vendor=spec.name, model=model)
     if "input_tokens" in raw and not raw.get("prompt_tokens"):
         return _anthropic_style(raw, spec, model)
@@ -29,24 +29,24 @@ def parse_usage(raw: Any, *, spec: VendorSpec, model: str, stream: bool = False)
         if stream:
             return None  # MiniMax's partial {total_tokens: 0, total_characters: 0} chunk (§1.5)
         raise MalformedResponseError("usage has no prompt_tokens", vendor=spec.name, model=model)
-
-    def num(value: Any, name: str) -> int:
-        return _count(value, name, spec, model)
-
-    prompt = num(raw.get("prompt_tokens"), "prompt_tokens")
-    completion = num(raw.get("completion_tokens", 0), "completion_tokens")
-    total = num(raw.get("total_tokens", 0), "total_tokens") or prompt + completion
+    prompt = _count(raw["prompt_tokens"], "prompt_tokens", spec, model)
+    completion = _count(raw.get("completion_tokens"), "completion_tokens", spec, model)
+    total = _count(raw.get("total_tokens"), "total_tokens", spec, model) or prompt + completion
     details = raw.get("prompt_tokens_details")
-    cached = num(details.get("cached_tokens", 0), "cached_tokens") if isinstance(details, Mapping) else 0
+    cached = _count(details.get("cached_tokens"), "cached_tokens", spec, model) if _is_map(details) else 0
     if not cached and "prompt_cache_hit_tokens" in raw:  # DeepSeek (§2.5)
-        cached = num(raw.get("prompt_cache_hit_tokens"), "prompt_cache_hit_tokens")
+        cached = _count(raw.get("prompt_cache_hit_tokens"), "prompt_cache_hit_tokens", spec, model)
     out_details = raw.get("completion_tokens_details")
     reasoning = 0
-    if isinstance(out_details, Mapping):
-        reasoning = num(out_details.get("reasoning_tokens", 0), "reasoning_tokens")
+    if _is_map(out_details):
+        reasoning = _count(out_details.get("reasoning_tokens"), "reasoning_tokens", spec, model)
     # Counts checked by _count: built without a second validation (per call and per usage chunk).
     return trusted(Usage, prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
                    cached_tokens=min(cached, prompt), reasoning_tokens=min(reasoning, completion))
+
+
+def _is_map(value: Any) -> bool:
+    return value is not None and (type(value) is dict or isinstance(value, Mapping))
 
 
 def _anthropic_style(raw: Mapping[str, Any], spec: VendorSpec, model: str) -> Usage:
@@ -101,6 +101,8 @@ def anthropic_usage(counts: Mapping[str, int]) -> Usage:
 
 def _count(value: Any, name: str, spec: VendorSpec, model: str) -> int:
     """A token count: a non-negative int, or a float only if integral (12.0); None reads as 0."""
+    if type(value) is int and value >= 0:   # the usual count
+        return value
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int | float):
