@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -53,8 +54,6 @@ async def load_encodings(target: Target) -> None:
     """Load what a target's estimates need (BPE table, vendor tokenizer) in a worker thread, off the event loop."""
     name = f"{target.vendor}/{target.catalogue_id or target.model}"
     if name not in _ready:
-        import asyncio
-
         await asyncio.to_thread(prepare, name)  # the BPE file, or the vendor's own tokenizer (extra tokenizers)
         _ready.add(name)
 
