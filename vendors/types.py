@@ -246,12 +246,22 @@ def text_chunk(id: str, created: int, model: str, vendor: str, field: str, text:
     """The commonest chunk, one choice with one text field (`content` or `reasoning_content`), built without
     validation: about half the cost of validating it, on every chunk of a stream. The caller guarantees the
     types; `index` None leaves the choice's index and finish_reason unset, as a `{"delta": ...}` choice would."""
-    delta = _instance(Delta, {**_NO_DELTA, field: text}, {field})
+    new, put = _new, _set
+    delta = new(Delta)
+    put(delta, "__dict__", {**_NO_DELTA, field: text})
+    put(delta, "__pydantic_fields_set__", {field})
+    choice = new(ChunkChoice)
     if index is None:
-        choice = _instance(ChunkChoice, {"index": 0, "delta": delta, "finish_reason": None}, {"delta"})
+        put(choice, "__dict__", {"index": 0, "delta": delta, "finish_reason": None})
+        put(choice, "__pydantic_fields_set__", {"delta"})
     else:
-        choice = _instance(ChunkChoice, {"index": index, "delta": delta, "finish_reason": finish_reason},
-                           {"index", "delta", "finish_reason"})
-    return _instance(Chunk, {"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
-                             "vendor": vendor, "choices": [choice], "usage": None, "cost": None},
-                     set(_CHUNK_SET) if index is None else {*_CHUNK_SET, "usage"})
+        put(choice, "__dict__", {"index": index, "delta": delta, "finish_reason": finish_reason})
+        put(choice, "__pydantic_fields_set__", {"index", "delta", "finish_reason"})
+    chunk = new(Chunk)
+    put(chunk, "__dict__", {"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
+                            "vendor": vendor, "choices": [choice], "usage": None, "cost": None})
+    put(chunk, "__pydantic_fields_set__", set(_CHUNK_SET) if index is None else {*_CHUNK_SET, "usage"})
+    for obj in (delta, choice, chunk):   # what _instance sets, inlined: three objects on every chunk
+        put(obj, "__pydantic_extra__", {})
+        put(obj, "__pydantic_private__", None)
+    return chunk
