@@ -223,21 +223,39 @@ def cost(
             # Anthropic: "$10 per 1,000 searches"; a failed search is not billed and not counted (§1.5).
             parts["web_search"] = _EXACT.scaleb(_EXACT.multiply(Decimal(searches), row.web_search_per_1k), -3)
             parts["total"] = _EXACT.add(parts["total"], parts["web_search"])
-    return Cost(
+    values = {
         **parts,
-        web_search_requests=searches,
-        estimated=estimated,
-        billing=billing,
-        usage_source=source,
-        vendor=row.vendor,
-        model=row.id,
-        alias_used=row.alias_used,
-        at=moment.astimezone(UTC),
-        window=window,
-        service_tier=None if service_tier in (None, "standard", "default") else service_tier,
-        tier_above_tokens=tier.above_tokens if tier else None,
-        source=row.source,
-        third_party=row.third_party,
-        checked=row.checked,
+        "web_search_requests": searches,
+        "estimated": estimated,
+        "billing": billing,
+        "usage_source": source,
+        "vendor": row.vendor,
+        "model": row.id,
+        "alias_used": row.alias_used,
+        "at": moment if moment.tzinfo is UTC else moment.astimezone(UTC),
+        "window": window,
+        "service_tier": None if service_tier in (None, "standard", "default") else service_tier,
+        "tier_above_tokens": tier.above_tokens if tier else None,
+        "source": row.source,
+        "third_party": row.third_party,
+        "checked": row.checked,
         **counts,
-    )
+    }
+    return _built(values)
+
+
+# Every Cost field in declared order; the required ones are always among cost()'s values.
+_COST_STATE = {name: None if field.is_required() else field.default for name, field in Cost.model_fields.items()}
+
+
+def _built(values: dict[str, Any]) -> Cost:
+    """The Cost that Cost(**values) validates to, built directly: every value is one cost() computed (exact
+    Decimals, checked counts) or a field of a validated price row, and this runs once per priced call."""
+    state = _COST_STATE.copy()
+    state.update(values)
+    obj = object.__new__(Cost)
+    object.__setattr__(obj, "__dict__", state)   # a frozen model: its own __setattr__ refuses
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)   # extra="forbid"
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj

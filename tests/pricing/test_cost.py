@@ -375,3 +375,16 @@ def test_web_search_requests_are_priced_per_thousand_where_the_row_says() -> Non
     assert c.total == c.input + c.cache_read + c.cache_write + c.output + c.web_search
     assert cost("anthropic/claude-sonnet-4-6", usage, billing="plan").total == 0
     assert cost("openai/gpt-5.1", usage).web_search == 0          # no per-search price on the row
+
+
+@PROPERTY_SETTINGS
+@given(model=st.sampled_from(KEYS), usage=usages())
+def test_a_computed_cost_is_what_validation_builds(model, usage):
+    # cost() builds its Cost without validating it again: the result must be the validated one.
+    cost = pricing.cost(model, usage)
+    again = pricing.Cost(**{name: getattr(cost, name) for name in cost.model_fields_set})
+    assert cost == again
+    assert cost.model_dump_json() == again.model_dump_json()
+    assert cost.model_fields_set == again.model_fields_set
+    with pytest.raises(ValueError):
+        cost.total = cost.total + 1   # still frozen
