@@ -138,17 +138,22 @@ class Ledger(Writer):
 
     @staticmethod
     def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-        # As few statements as possible: the sqlite3 module lets go of the GIL around every statement, and
-        # taking it back from a busy event loop thread can wait a whole switch interval (5 ms) each time.
-        # Up to ROWS_PER_STATEMENT rows are one INSERT, a transaction of its own (autocommit).
-        if len(rows) <= ROWS_PER_STATEMENT:
+        # Few statements: the sqlite3 module lets go of the GIL around every statement, and taking it back
+        # from a busy event loop thread can wait a whole switch interval (5 ms) each time. Few sizes too:
+        # sqlite3 keeps every statement it compiled (up to 128), about 4 KB per row of an INSERT, so one
+        # statement per batch size grew a batching writer by tens of MB; chunks of ROWS_PER_STATEMENT and then
+        # powers of two need at most nine statements. One statement is a transaction of its own (autocommit).
+        sizes = statement_sizes(len(rows))
+        if len(sizes) == 1:
             conn.execute(insert_many(len(rows)), list(itertools.chain.from_iterable(rows)))
             return
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for i in range(0, len(rows), ROWS_PER_STATEMENT):
-                chunk = rows[i:i + ROWS_PER_STATEMENT]
-                conn.execute(insert_many(len(chunk)), list(itertools.chain.from_iterable(chunk)))
+            start = 0
+            for size in sizes:
+                chunk = rows[start:start + size]
+                start += size
+                conn.execute(insert_many(size), list(itertools.chain.from_iterable(chunk)))
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -277,3 +282,15 @@ def _after_fork() -> None:
 # in reverse, so the loop unwinds first (streams left open record themselves) and the writers commit after.
 atexit.register(close_all)
 os.register_at_fork(after_in_child=_after_fork)
+
+
+def statement_sizes(rows: int) -> list[int]:
+    """How many rows each INSERT of a commit takes: ROWS_PER_STATEMENT at a time, the rest in powers of two."""
+    sizes = [ROWS_PER_STATEMENT] * (rows // ROWS_PER_STATEMENT)
+    rest = rows % ROWS_PER_STATEMENT
+    bit = 1 << rest.bit_length()
+    while bit:
+        if rest & bit:
+            sizes.append(bit)
+        bit >>= 1
+    return sizes

@@ -405,3 +405,18 @@ def test_another_sqlite_database_is_not_taken_over(tmp_path) -> None:
     with pytest.raises(LedgerError, match="not a Farebox cost ledger"):
         tracking.configure(ledger=path)
     tracking.reset()
+
+
+def test_a_commit_uses_few_statement_sizes() -> None:
+    """sqlite3 keeps each compiled statement (about 4 KB per row of an INSERT): a batching writer whose commits
+    took one statement per batch size grew by tens of MB, so a commit's INSERTs come in a few fixed sizes."""
+    from router.tracking.ledger import ROWS_PER_STATEMENT, statement_sizes
+
+    allowed = {ROWS_PER_STATEMENT} | {1 << i for i in range(ROWS_PER_STATEMENT.bit_length())}
+    used: set[int] = set()
+    for rows in range(1, 3 * ROWS_PER_STATEMENT + 2):
+        sizes = statement_sizes(rows)
+        assert sum(sizes) == rows and set(sizes) <= allowed
+        assert len(sizes) <= rows // ROWS_PER_STATEMENT + ROWS_PER_STATEMENT.bit_length()
+        used.update(sizes)
+    assert len(used) <= 9
