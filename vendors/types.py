@@ -56,18 +56,14 @@ def trusted(cls: type[Any], **values: Any) -> Any:
         template = {n: None if f.default_factory else f.default for n, f in fields.items()}  # declared order
         known = _defaults[cls] = (template, tuple((n, f.default_factory) for n, f in fields.items()
                                                   if f.default_factory))
-    state = known[0].copy()
-    state.update(values)
-    for name, factory in known[1]:
-        if name not in values:
-            state[name] = factory()
-    return _instance(cls, state, set(values))
-
-
-def _instance(cls: type[Any], state: dict[str, Any], fields_set: set[str]) -> Any:
+    state = {**known[0], **values}
+    if known[1]:
+        for name, factory in known[1]:
+            if name not in values:
+                state[name] = factory()
     obj = _new(cls)
     _set(obj, "__dict__", state)
-    _set(obj, "__pydantic_fields_set__", fields_set)
+    _set(obj, "__pydantic_fields_set__", set(values))
     _set(obj, "__pydantic_extra__", {})
     _set(obj, "__pydantic_private__", None)
     return obj
@@ -261,7 +257,7 @@ def text_chunk(id: str, created: int, model: str, vendor: str, field: str, text:
     put(chunk, "__dict__", {"id": id, "object": "chat.completion.chunk", "created": created, "model": model,
                             "vendor": vendor, "choices": [choice], "usage": None, "cost": None})
     put(chunk, "__pydantic_fields_set__", set(_CHUNK_SET) if index is None else {*_CHUNK_SET, "usage"})
-    for obj in (delta, choice, chunk):   # what _instance sets, inlined: three objects on every chunk
+    for obj in (delta, choice, chunk):   # as trusted() sets them, inlined: three objects on every chunk
         put(obj, "__pydantic_extra__", {})
         put(obj, "__pydantic_private__", None)
     return chunk

@@ -59,7 +59,7 @@ def read_anthropic_counts(raw: Any, counts: dict[str, int], *, spec: VendorSpec,
     """Copy the Anthropic-style counts present in `raw` into `counts` (a stream updates them); True if any."""
     if raw is None:
         return False
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, dict | Mapping):   # the dict test first: a JSON object is one
         raise MalformedResponseError("usage is not an object", vendor=spec.name, model=model)
     seen = False
     for key in _ANTHROPIC_KEYS:
@@ -68,16 +68,16 @@ def read_anthropic_counts(raw: Any, counts: dict[str, int], *, spec: VendorSpec,
             counts[key] = _count(value, key, spec, model)
             seen = True
     split = raw.get("cache_creation")  # {ephemeral_5m_input_tokens, ephemeral_1h_input_tokens} (§5, Errata)
-    if isinstance(split, Mapping):
+    if _is_map(split):
         for key in ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"):
             if split.get(key) is not None:
                 counts[key] = _count(split[key], f"cache_creation.{key}", spec, model)
                 seen = True
     details = raw.get("output_tokens_details")
-    if isinstance(details, Mapping) and details.get("thinking_tokens") is not None:
+    if _is_map(details) and details.get("thinking_tokens") is not None:
         counts["thinking_tokens"] = _count(details["thinking_tokens"], "thinking_tokens", spec, model)
     tools = raw.get("server_tool_use")   # {web_search_requests, web_fetch_requests} (anthropic SDK ServerToolUsage)
-    if isinstance(tools, Mapping):
+    if _is_map(tools):
         for key in _SERVER_TOOL_KEYS:
             if tools.get(key) is not None:
                 counts[key] = _count(tools[key], f"server_tool_use.{key}", spec, model)
