@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
 
@@ -36,21 +35,21 @@ def redact(text: str) -> str:
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#@\s]*)@")
 
 
-# redact_url's answers under the current secrets (every attempt redacts the same base URL and model name);
-# emptied whenever a secret is added.
-_clean_urls: dict[str, str] = {}
+# Texts redact_url found nothing to redact in under the current secrets (every attempt redacts the same base
+# URL and model name); emptied whenever a secret is added. No text holding a secret is ever kept here.
+_clean_urls: set[str] = set()
 
 
 def redact_url(text: str) -> str:
     """`text` with the user-info of every URL in it (`https://user:key@host`) replaced, and keys redacted."""
-    done = _clean_urls.get(text)
-    if done is not None:
-        return done
+    if text in _clean_urls:
+        return text
+    if "@" in text:   # user-info may be a key: such a text is never kept as a memo key
+        return redact(_USERINFO.sub(lambda m: f"{m.group('scheme')}…@", text))
     pattern = _secret_re
-    out = _USERINFO.sub(lambda m: f"{m.group('scheme')}…@", text) if "@" in text else text
-    out = redact(out)
-    if pattern is _secret_re and len(_clean_urls) < 4096:  # no secret was added meanwhile
-        _clean_urls[text] = out
+    out = redact(text)
+    if pattern is _secret_re and out == text and len(_clean_urls) < 4096:  # nothing secret in it, none added
+        _clean_urls.add(text)
     return out
 
 
@@ -62,17 +61,17 @@ _KEY_SHAPE = re.compile(r"(?:sk[-_]|AIza|eyJ)[A-Za-z0-9._\-]{16,}|(?=[A-Za-z0-9.
 
 def looks_like_key(text: str) -> str | None:
     """The part of `text` (a model name, `vendor/...` parts each) shaped like an API key, or None."""
-    if not isinstance(text, str) or len(text) < 19:
+    if not isinstance(text, str) or len(text) < 19 or text in _not_keys:
         return None
-    return _key_part(text)
-
-
-@functools.lru_cache(maxsize=1024)  # asked of the same model names on every call
-def _key_part(text: str) -> str | None:
     for part in text.split("/"):
         if _KEY_SHAPE.fullmatch(part.strip()):
             return part.strip()
+    if len(_not_keys) < 4096:
+        _not_keys.add(text)   # asked of the same model names on every call; a key-shaped text is never kept
     return None
+
+
+_not_keys: set[str] = set()
 
 
 def mask_key(key: str) -> str:
