@@ -64,7 +64,7 @@ def add_routes(app: web.Application, gw: Any) -> None:
             registry = _registry(gw)
         except Exception as exc:
             return openai_error(from_exception(exc), exc)
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # lazy: the optional metrics extra
 
         resp = web.Response(body=generate_latest(registry))
         resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
@@ -90,7 +90,7 @@ def _registry(gw: Any) -> Any:
     if registry is not None:
         return registry
     try:
-        from prometheus_client import CollectorRegistry
+        from prometheus_client import CollectorRegistry  # lazy: the optional metrics extra
     except ImportError:
         raise GatewayError(501, "/metrics needs prometheus-client: pip install 'farebox[gateway]'",
                            type="api_error", code="metrics_unavailable") from None

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,9 +135,6 @@ async def _freeze_heap(app: web.Application) -> None:
 def run_workers(config: str | None, demo_url: str | None, *, host: str, port: int, workers: int,
                 ledger: str | None) -> int:
     """N processes on one port (SO_REUSEPORT); each builds its own Router, sharing the ledger (and Redis)."""
-    import multiprocessing
-    import signal
-
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_worker, args=(config, demo_url, host, port, ledger, os.getpid()), daemon=False)
              for _ in range(workers)]

@@ -1,5 +1,5 @@
 """Several gateway processes as one: keys in the PostgreSQL ledger, rpm windows on Redis, budgets from the
-shared ledger's spend (issue 16's router.tracking.state and ledger_pg)."""
+shared ledger's spend (router.tracking.state and ledger_pg)."""
 
 from __future__ import annotations
 

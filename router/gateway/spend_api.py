@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,6 @@ def spend_rows(by: list[str], since: str | None, until: str | None, key_id: str 
     except ValueError as exc:
         raise GatewayError(400, str(exc), param="by") from None
     out, total = [], {"calls": 0, "failures": 0, "cancelled": 0, "fallbacks": 0, "tokens": 0, "cost": 0}
-    from decimal import Decimal
 
     cost = Decimal(0)
     for row in rows:
