@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -160,8 +161,6 @@ def run_workers(config: str | None, demo_url: str | None, *, host: str, port: in
 
 def _orphaned(parent: int) -> None:
     """A worker whose parent died (SIGKILL) exits instead of serving on alone."""
-    import time
-
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(0)
