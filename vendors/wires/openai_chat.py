@@ -148,7 +148,7 @@ def _check_base_resp(body: Mapping[str, Any], spec: VendorSpec, model: str) -> N
 
 def decode_response(body: Any, spec: VendorSpec, *, model: str) -> Response:
     """A Response from a chat.completion body."""
-    if type(body) is not dict and not isinstance(body, Mapping):   # a JSON object is a dict: that test first
+    if not isinstance(body, dict | Mapping):   # the dict test first: a JSON object is one
         raise _malformed(spec, model, "reply is not a JSON object")
     if "base_resp" in body:
         _check_base_resp(body, spec, model)

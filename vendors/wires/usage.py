@@ -21,7 +21,7 @@ def parse_usage(raw: Any, *, spec: VendorSpec, model: str, stream: bool = False)
     """Usage from an OpenAI-style (or Anthropic-style) usage object; None when there is none."""
     if raw is None:
         return None
-    if type(raw) is not dict and not isinstance(raw, Mapping):   # a JSON object is a dict: the fast test first
+    if not isinstance(raw, dict | Mapping):   # the dict test first: a JSON object is one
         raise MalformedResponseError("usage is not an object", vendor=spec.name, model=model)
     if "input_tokens" in raw and not raw.get("prompt_tokens"):
         return _anthropic_style(raw, spec, model)
@@ -33,20 +33,18 @@ def parse_usage(raw: Any, *, spec: VendorSpec, model: str, stream: bool = False)
     completion = _count(raw.get("completion_tokens"), "completion_tokens", spec, model)
     total = _count(raw.get("total_tokens"), "total_tokens", spec, model) or prompt + completion
     details = raw.get("prompt_tokens_details")
-    cached = _count(details.get("cached_tokens"), "cached_tokens", spec, model) if _is_map(details) else 0
+    cached = 0
+    if isinstance(details, dict | Mapping):
+        cached = _count(details.get("cached_tokens"), "cached_tokens", spec, model)
     if not cached and "prompt_cache_hit_tokens" in raw:  # DeepSeek (§2.5)
         cached = _count(raw.get("prompt_cache_hit_tokens"), "prompt_cache_hit_tokens", spec, model)
     out_details = raw.get("completion_tokens_details")
     reasoning = 0
-    if _is_map(out_details):
+    if isinstance(out_details, dict | Mapping):
         reasoning = _count(out_details.get("reasoning_tokens"), "reasoning_tokens", spec, model)
     # Counts checked by _count: built without a second validation (per call and per usage chunk).
     return trusted(Usage, prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
                    cached_tokens=min(cached, prompt), reasoning_tokens=min(reasoning, completion))
-
-
-def _is_map(value: Any) -> bool:
-    return value is not None and (type(value) is dict or isinstance(value, Mapping))
 
 
 def _anthropic_style(raw: Mapping[str, Any], spec: VendorSpec, model: str) -> Usage:
@@ -68,16 +66,16 @@ def read_anthropic_counts(raw: Any, counts: dict[str, int], *, spec: VendorSpec,
             counts[key] = _count(value, key, spec, model)
             seen = True
     split = raw.get("cache_creation")  # {ephemeral_5m_input_tokens, ephemeral_1h_input_tokens} (§5, Errata)
-    if _is_map(split):
+    if isinstance(split, dict | Mapping):
         for key in ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"):
             if split.get(key) is not None:
                 counts[key] = _count(split[key], f"cache_creation.{key}", spec, model)
                 seen = True
     details = raw.get("output_tokens_details")
-    if _is_map(details) and details.get("thinking_tokens") is not None:
+    if isinstance(details, dict | Mapping) and details.get("thinking_tokens") is not None:
         counts["thinking_tokens"] = _count(details["thinking_tokens"], "thinking_tokens", spec, model)
     tools = raw.get("server_tool_use")   # {web_search_requests, web_fetch_requests} (anthropic SDK ServerToolUsage)
-    if _is_map(tools):
+    if isinstance(tools, dict | Mapping):
         for key in _SERVER_TOOL_KEYS:
             if tools.get(key) is not None:
                 counts[key] = _count(tools[key], f"server_tool_use.{key}", spec, model)
