@@ -9,7 +9,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -24,28 +24,30 @@ from router.tracking.ledger_file import (
     insert_many,
 )
 from router.tracking.ledger_pg import PgLedger
-from router.tracking.writer import Done, Writer
+from router.tracking.writer import RETRY_ROWS, RETRY_S, Done, Writer, stats
 from vendors.errors import LedgerError
 
-__all__ = ["COLUMNS", "MIGRATIONS", "SCHEMA_VERSION", "Ledger", "close_all", "connect", "default_path", "failure",
-           "get", "is_url", "opened", "stats"]
+__all__ = ["COLUMNS", "MIGRATIONS", "RETRY_ROWS", "SCHEMA_VERSION", "Ledger", "close_all", "connect", "default_path",
+           "failure", "get", "is_url", "opened", "stats"]
 
 log = logging.getLogger("farebox")
 
 
 class Ledger(Writer):
-    """The SQLite writer (router.tracking.writer's queue and thread); failed batches are kept and retried."""
+    """The SQLite writer (router.tracking.writer's queue and thread); a failed commit's rows are kept and retried.
+
+    Rows are committed by the writer thread or, for a sync call, on the caller's thread (write_here); either
+    commit writes the rows kept from earlier failed ones first, so whichever succeeds next stores them.
+    """
 
     def __init__(self, path: Path, *, batching: bool = False, batch_size: int = 500,
                  flush_interval: float = 1.0) -> None:
         super().__init__(path, batching=batching, batch_size=batch_size, flush_interval=flush_interval)
         # Rows written on callers' threads (write_here) use a second connection; this lock keeps it and the
-        # writer's from meeting inside SQLite, whose busy handler would sleep in milliseconds.
+        # writer's from meeting inside SQLite, whose busy handler would sleep in milliseconds. It also guards
+        # the rows kept after a failed commit (`_retry`), which both commit.
         self._write_lock = threading.Lock()
         self._here: sqlite3.Connection | None = None
-        # Batching: rows of a failed commit (a full disk, a read-only directory), tried again with the next
-        # commit; at most RETRY_ROWS, the oldest dropped past that. Only the writer thread touches it.
-        self._retry: list[tuple[Any, ...]] = []
 
     def _open_backend(self) -> sqlite3.Connection:
         return connect(self.path)
@@ -66,70 +68,83 @@ class Ledger(Writer):
             here.close()
 
     def _serve_backend(self, conn: sqlite3.Connection) -> None:
-        get, timeout = self._queue.get, (self.flush_interval if self.batching else None)
+        get = self._queue.get
         while True:
+            # Durable with rows kept from a failed commit: tried again every RETRY_S while no row comes.
+            timeout = self.flush_interval if self.batching else (RETRY_S if self._retry else None)
             try:
                 item = get(timeout=timeout)
             except queue.Empty:
                 item = None
             self._commit(conn, self._take())
             if item is not None and not self._control(conn, item):
-                if self._retry:  # stopping (exit) while commits still fail: say what is lost
-                    log.error("cost ledger %r: %d call record(s) could not be written before exit",
-                              str(self.path), len(self._retry))
-                    _stats["pending"] -= len(self._retry)
-                    _stats["dropped"] += len(self._retry)
-                    self._retry = []
+                with self._write_lock:
+                    self._abandon()
                 return
 
     def _commit(self, conn: sqlite3.Connection, pending: list[tuple[Any, Done | None]]) -> None:
-        retry = self._retry
-        if not pending and not retry:
+        if not pending and not self._retry:
             return
-        rows = [row for row, _ in pending]
-        if retry:
-            rows = retry + rows  # oldest first, as they were submitted
-        error: LedgerError | None = None
-        try:
-            with self._write_lock:
-                self._commit_rows(conn, rows)
-        except Exception as exc:
-            error = self._failed(len(rows), exc)
-            self.write_error = error
-            if self.batching:
-                self._keep(rows)
-        else:
-            if retry:
-                log.warning("cost ledger %r: %d call record(s) kept after a failed commit are now written",
-                            str(self.path), len(retry))
-                self.write_error = None  # nothing was lost after all
-                self._retry = []
-                _stats["pending"] -= len(retry)
-            self._failing = False
-        for _, done in pending:
+        with self._write_lock:
+            error, refused = self._write(lambda: conn, [row for row, _ in pending])
+        for row, done in pending:
             if done is not None:
                 try:
-                    done(error)
+                    done(error if refused is None or id(row) in refused else None)
                 except Exception:  # a waiter's loop may be gone; the row is written all the same
                     log.debug("ledger waiter failed", exc_info=True)
 
-    def _keep(self, rows: list[tuple[Any, ...]]) -> None:
-        """Hold a failed batch for the next commit, bounded; counted in router.tracking.metrics."""
-        _stats["failed"] += len(rows) - len(self._retry)  # rows failing for the first time
-        dropped = max(0, len(rows) - RETRY_ROWS)
-        kept = rows[dropped:]
-        _stats["pending"] += len(kept) - len(self._retry)
-        first, self._retry = not self._retry, kept
-        if dropped:
-            _stats["dropped"] += dropped
-            log.error("cost ledger %r: %d call record(s) dropped: more than %d wait for a commit that keeps "
-                      "failing", str(self.path), dropped, RETRY_ROWS)
-        elif first:  # one line per run of failures, not one per retry
-            log.warning("cost ledger %r: commit failed; %d call record(s) kept to try again with the next commit",
-                        str(self.path), len(kept))
+    def _write(self, conn: Callable[[], sqlite3.Connection], rows: list[tuple[Any, ...]]
+               ) -> tuple[LedgerError | None, set[int] | None]:
+        """Commit the kept rows, then `rows` (under _write_lock): (the error, the ids of the rows it concerns or
+        None for all). A failure of the database (locked, full, read-only, I/O) keeps every row for the next
+        commit; rows it refuses (a constraint, a trigger) are tried one by one and only the refused dropped."""
+        kept = self._retry
+        batch = kept + rows if kept else rows
+        try:
+            self._commit_rows(conn(), batch)
+        except Exception as exc:
+            if isinstance(exc, _REFUSED):
+                try:
+                    refused = self._one_by_one(conn(), batch)
+                except Exception as again:
+                    exc = again
+                else:
+                    error = self._failed(f"cannot write {len(refused)} of {len(batch)} call record(s)", exc)
+                    self._refused(refused, len(rows))
+                    if refused:
+                        self.write_error = error
+                    return (error, {id(r) for r in refused}) if refused else (None, None)
+            error = self._failed(f"cannot write {len(batch)} call record(s) (kept to try again with the next "
+                                 "commit)", exc)
+            self.write_error = error
+            self._keep(batch, len(rows))
+            return error, None
+        self._written()
+        self._failing = False
+        return None, None
 
-    def _failed(self, rows: int, exc: BaseException) -> LedgerError:
-        error = failure(self.path, f"cannot write {rows} call record(s)", exc)
+    @staticmethod
+    def _one_by_one(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Each row in a statement of its own, in one transaction (a refused statement undoes only itself); the
+        rows refused. A failure that is not about a row (locked, full) raises and commits nothing."""
+        refused = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for row in rows:
+                try:
+                    conn.execute(insert_many(1), row)
+                except _REFUSED:
+                    refused.append(row)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return refused
+
+    def _failed(self, what: str, exc: BaseException) -> LedgerError:
+        error = exc if isinstance(exc, LedgerError) else failure(self.path, what, exc)
         # Logged once per run of failures: a full disk must not flood the log with one line per call.
         if not self._failing:
             log.error("%s", error)
@@ -161,7 +176,9 @@ class Ledger(Writer):
             raise
 
     def write_here(self, row: tuple[Any, ...]) -> LedgerError | None:
-        """Commit one row on the calling thread (a sync call's caller, never an event loop); the error, if any."""
+        """Commit one row on the calling thread (a sync call's caller, never an event loop); the error, if any.
+
+        A failed commit keeps the row (and those kept before it) for the next commit, on either thread."""
         if not self.ready:
             try:
                 self.open()
@@ -169,18 +186,16 @@ class Ledger(Writer):
                 return exc
         with self._write_lock:
             if not self.closed:
-                try:
-                    conn = self._here
-                    if conn is None:
-                        conn = self._here = connect(self.path, migrate=False)  # the writer migrated it
-                    self._commit_rows(conn, [row])
-                except Exception as exc:
-                    return exc if isinstance(exc, LedgerError) else self._failed(1, exc)
-                self._failing = False
-                return None
+                return self._write(self._here_connection, [row])[0]
         errors: list[Any] = [None]  # closed (exit, reconfiguration): on a connection of its own
         self._write_now(row, lambda error: errors.__setitem__(0, error))
         return errors[0]
+
+    def _here_connection(self) -> sqlite3.Connection:
+        conn = self._here
+        if conn is None:
+            conn = self._here = connect(self.path, migrate=False)  # the writer migrated it
+        return conn
 
     def _write_now(self, row: tuple[Any, ...], done: Done | None) -> None:
         # After close() (interpreter exit): no writer thread any more, so this one row is written inline.
@@ -194,19 +209,15 @@ class Ledger(Writer):
         except Exception as exc:
             error = exc if isinstance(exc, LedgerError) else failure(self.path, "cannot write a call record", exc)
             log.error("%s", error)
+            self._lost_one()
         if done is not None:
             done(error)
 
 
-# Batching rows kept after a failed commit, per Ledger at most this many (a few MB).
-RETRY_ROWS = 20_000
-# Process-wide: rows waiting to be retried, rows whose commit failed (once each), rows dropped past RETRY_ROWS.
-_stats = {"pending": 0, "failed": 0, "dropped": 0}
-
-
-def stats() -> dict[str, int]:
-    """Batching rows of failed commits: kept for retry now (`pending`), ever `failed`, `dropped` over the bound."""
-    return dict(_stats)
+# Errors about the rows themselves, the same on every retry (a constraint or trigger, a value SQLite cannot bind):
+# not kept. Any other failure (locked, full, read-only, I/O, not opened) is the database's, and the rows wait.
+_REFUSED = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError, sqlite3.InterfaceError,
+            TypeError, ValueError, OverflowError)
 
 
 _ledgers: dict[Path, Writer] = {}

@@ -41,6 +41,7 @@ class PgLedger(Writer):
         self._next_try = 0.0
         self._connecting = False
         self._fresh: Any = None  # a connection made by a reconnect thread, for the writer to take
+        self._spool_failing = False
         # A database that stops answering (overloaded, SIGSTOPped, a dead link) must not hold callers: a write
         # that takes longer is cut off (its socket shut down) and its rows are spooled. If it did commit, the
         # spool's delivery inserts nothing again (record ids are unique).
@@ -117,7 +118,7 @@ class PgLedger(Writer):
     def _serve_pg(self) -> None:
         get = self._queue.get
         while True:
-            waiting = self.conn is None or self.spool.pending()
+            waiting = self.conn is None or self.spool.pending() or self._retry
             timeout = self.flush_interval if self.batching else (_RETRY_S if waiting else None)
             try:
                 item = get(timeout=timeout)
@@ -126,9 +127,10 @@ class PgLedger(Writer):
             self._reconnect()
             self._deliver()
             self._commit_pg(self._take())
-            if item is not None and item.stop and self.spool.rows:
+            if item is not None and item.stop and (self.spool.rows or self._retry):
                 self._last_delivery()
             if item is not None and not self._control_pg(item):
+                self._abandon()
                 return
 
     def _last_delivery(self) -> None:
@@ -136,6 +138,7 @@ class PgLedger(Writer):
         if self.conn is None and not self._connecting:
             self._reconnect(force=True)
         self._deliver()
+        self._commit_pg([])
 
     def _insert(self, rows: list[tuple[Any, ...]]) -> None:
         self._guarded(insert, rows)
@@ -174,11 +177,15 @@ class PgLedger(Writer):
         self._down(exc)
 
     def _commit_pg(self, pending: list[tuple[Any, Any]]) -> None:
-        if not pending:
+        """Insert the kept rows, then the new ones; unreachable: to the spool; spool unwritable too: kept (bounded)
+        for the next commit. Rows the database refuses are tried one by one and only the refused dropped."""
+        if not pending and not self._retry:
             return
         psycopg = driver()
-        rows = [row for row, _ in pending]
+        fresh = [row for row, _ in pending]
+        rows = self._retry + fresh if self._retry else fresh
         error: LedgerError | None = None
+        refused: set[int] | None = None
         if self.conn is not None and not self.spool.rows:  # rows already spooled go first, in order
             try:
                 self._insert(rows)
@@ -186,24 +193,53 @@ class PgLedger(Writer):
             except psycopg.OperationalError as exc:
                 self._lost(exc)
             except Exception as exc:  # a row the database refuses: the same for every retry, so not spooled
-                error = LedgerError(f"cost ledger {self.where}: cannot write {len(rows)} call record(s): {exc}")
-                log.error("%s", error)
-                self.write_error, rows = error, []
+                rows, bad = self._one_by_one(rows)
+                self._refused(bad, len(fresh))
+                fresh = []  # counted
+                if bad:
+                    error = LedgerError(f"cost ledger {self.where}: the database refused {len(bad)} call "
+                                        f"record(s): {exc}")
+                    log.error("%s", error)
+                    self.write_error, refused = error, {id(r) for r in bad}
         if rows:
             try:
                 self.spool.append(rows)
                 self.spooled += len(rows)
             except OSError as exc:
-                error = LedgerError(f"cost ledger {self.where} is unreachable and the spool "
-                                    f"{self.spool.dir} cannot be written: {exc}")
-                log.error("%s", error)
-                self.write_error = error
-        for _, done in pending:
+                error = LedgerError(f"cost ledger {self.where} is unreachable and the spool {self.spool.dir} cannot "
+                                    f"be written: {exc}; {len(rows)} call record(s) kept to try again")
+                if not self._spool_failing:  # once per run of failures
+                    log.error("%s", error)
+                self._spool_failing = True
+                self.write_error, refused = error, None
+                self._keep(rows, len(fresh))
+                rows = []
+            else:
+                self._spool_failing = False
+                self._written()
+        else:
+            self._written()
+        for row, done in pending:
             if done is not None:
                 try:
-                    done(error)
+                    done(error if refused is None or id(row) in refused else None)
                 except Exception:
                     log.debug("ledger waiter failed", exc_info=True)
+
+    def _one_by_one(self, rows: list[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """After a refused batch, each row in a transaction of its own: (rows left when the connection was lost,
+        for the spool; the rows refused)."""
+        psycopg = driver()
+        refused = []
+        for i, row in enumerate(rows):
+            try:
+                self._insert([row])
+            except psycopg.OperationalError as exc:
+                self._lost(exc)
+                return rows[i:], refused
+            except Exception:
+                refused.append(row)
+        return [], refused
 
     def _control_pg(self, item: Control) -> bool:
         if item.fn is None:
@@ -249,6 +285,8 @@ class PgLedger(Writer):
                 self.spool.append([row])
             except OSError as exc:
                 error = LedgerError(f"cost ledger {self.where}: cannot write a call record: {exc}")
+                log.error("%s", error)
+                self._lost_one()
         if done is not None:
             done(error)
 

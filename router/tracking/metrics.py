@@ -85,7 +85,7 @@ class Metrics:
 
 
 class _LedgerCollector:
-    """Batching rows of failed ledger commits (router.tracking.ledger.stats()), read at each scrape."""
+    """Rows of failed ledger commits (router.tracking.ledger.stats()), read at each scrape."""
 
     def collect(self) -> Any:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily  # lazy: the [metrics] extra
@@ -94,10 +94,10 @@ class _LedgerCollector:
         stats = ledger.stats()
         yield GaugeMetricFamily("farebox_ledger_retry_rows", "Call records kept after a failed ledger commit, "
                                 "waiting for the next one.", value=stats["pending"])
-        yield CounterMetricFamily("farebox_ledger_failed_rows", "Call records whose ledger commit failed (kept "
-                                  "for retry in batching mode).", value=stats["failed"])
-        yield CounterMetricFamily("farebox_ledger_dropped_rows", "Call records dropped: more were waiting for a "
-                                  "failing commit than the retry bound.", value=stats["dropped"])
+        yield CounterMetricFamily("farebox_ledger_failed_rows", "Call records in a ledger commit that failed "
+                                  "(each once; kept for retry unless refused).", value=stats["failed"])
+        yield CounterMetricFamily("farebox_ledger_dropped_rows", "Call records given up on: past the retry "
+                                  "bound, refused by the database, or still failing at exit.", value=stats["dropped"])
 
 
 def attach(registry: Any = None) -> Metrics:

@@ -11,11 +11,24 @@ from typing import Any
 
 from vendors.errors import LedgerError
 
-__all__ = ["Control", "Done", "Writer", "settle"]
+__all__ = ["RETRY_ROWS", "RETRY_S", "Control", "Done", "Writer", "settle", "stats"]
 
 log = logging.getLogger("farebox")
 
 Done = Callable[[BaseException | None], None]
+
+# Rows of failed commits kept for the next one, per writer at most this many (a few MB); the oldest dropped past it.
+RETRY_ROWS = 20_000
+# A durable writer holding rows of a failed commit tries again this often while no new row comes.
+RETRY_S = 1.0
+# Process-wide, every backend: rows kept for retry now, rows in a commit that failed (once each), rows given up
+# on (past RETRY_ROWS, refused by the database, or still failing at exit).
+_stats = {"pending": 0, "failed": 0, "dropped": 0}
+
+
+def stats() -> dict[str, int]:
+    """Rows of failed ledger commits: kept for retry now (`pending`), ever `failed`, `dropped` (given up on)."""
+    return dict(_stats)
 
 
 class Control:
@@ -35,6 +48,10 @@ class Writer:
     each row's `done`. Batching: nobody is woken per row; the writer commits every `flush_interval`
     seconds, when `batch_size` rows wait, at `flush()` and at exit.
 
+    Either way the rows of a commit that failed (a locked file, a full disk, a database and spool out of reach)
+    are kept, at most RETRY_ROWS, and written first by the next commit (`_retry`, `_keep`, `_written`); each
+    waiter is still told of the failure. Rows the database refuses (the same on every retry) are given up on.
+
     A backend (router.tracking.ledger's SQLite Ledger, ledger_pg's PgLedger) supplies the writer thread's
     `_open_backend`, `_serve_backend`, `_close_backend`, a `_connect` for work after close, and `_write_now`.
     """
@@ -53,6 +70,9 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._failing = False
+        # Rows of failed commits, oldest first, written before anything newer; the backend serializes access.
+        self._retry: list[tuple[Any, ...]] = []
+        self._gave_up = False  # a row was given up on since flush() last reported an error
 
     # -- the backend's part ------------------------------------------------------------------
     def _open_backend(self) -> Any:
@@ -82,6 +102,59 @@ class Writer:
 
     def _after_close(self) -> None:
         """After the writer thread stopped: release what callers' threads held."""
+
+    # -- rows of failed commits --------------------------------------------------------------
+    def _keep(self, rows: list[tuple[Any, ...]], fresh: int) -> None:
+        """Hold a failed commit's `rows` (the kept ones, then `fresh` new ones) for the next, bounded; counted."""
+        _stats["failed"] += fresh
+        dropped = max(0, len(rows) - RETRY_ROWS)
+        kept = rows[dropped:]
+        _stats["pending"] += len(kept) - len(self._retry)
+        first, self._retry = not self._retry, kept
+        if dropped:
+            _stats["dropped"] += dropped
+            self._gave_up = True
+            log.error("cost ledger %r: %d call record(s) dropped: more than %d wait for a commit that keeps "
+                      "failing", str(self._label()), dropped, RETRY_ROWS)
+        elif first:  # one line per run of failures, not one per retry
+            log.warning("cost ledger %r: commit failed; %d call record(s) kept to try again with the next commit",
+                        str(self._label()), len(kept))
+
+    def _written(self) -> None:
+        """A commit succeeded, the kept rows first in it."""
+        if not self._retry:
+            return
+        log.warning("cost ledger %r: %d call record(s) kept after a failed commit are now written",
+                    str(self._label()), len(self._retry))
+        _stats["pending"] -= len(self._retry)
+        self._retry = []
+        if not self._gave_up:
+            self.write_error = None  # nothing was lost after all
+
+    def _refused(self, refused: list[tuple[Any, ...]], fresh: int) -> None:
+        """The database refused a commit; its rows went in one by one but for `refused`, given up on (counted)."""
+        _stats["failed"] += fresh
+        _stats["pending"] -= len(self._retry)
+        self._retry = []
+        if refused:
+            _stats["dropped"] += len(refused)
+            self._gave_up = True
+            log.error("cost ledger %r: %d call record(s) refused by the database (error above) and dropped",
+                      str(self._label()), len(refused))
+
+    def _abandon(self) -> None:
+        """Stopping (exit) while commits still fail: say what is lost."""
+        if self._retry:
+            log.error("cost ledger %r: %d call record(s) could not be written before exit", str(self._label()),
+                      len(self._retry))
+            _stats["pending"] -= len(self._retry)
+            _stats["dropped"] += len(self._retry)
+            self._retry = []
+
+    def _lost_one(self) -> None:
+        """A row written after close (no writer left to retry it) failed: counted as given up on."""
+        _stats["failed"] += 1
+        _stats["dropped"] += 1
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -146,7 +219,7 @@ class Writer:
     def _control(self, conn: Any, item: Control) -> bool:
         """Answer a flush (with the last write error) or run a function; False for the stop item."""
         if item.fn is None:
-            error, self.write_error = self.write_error, None
+            error, self.write_error, self._gave_up = self.write_error, None, False
             item.done(None, error)
             return not item.stop
         try:

@@ -1,9 +1,12 @@
-"""Batching: a commit that fails (SQLITE_FULL, a read-only directory) loses no row; they go in with the next one."""
+"""A commit that fails (SQLITE_FULL, a locked file), batching or durable, loses no row: they go in with the next one."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,7 @@ import router
 from router import tracking
 from router.emulator import Emulator
 from router.tracking import ledger as ledger_mod
+from router.tracking import ledger_file, writer
 from tests.conftest import KEY, ledger_rows
 from vendors.errors import LedgerError
 
@@ -71,7 +75,7 @@ def test_a_full_database_loses_no_batched_row(emu: Emulator, tmp_path: Path, cap
 
 def test_the_retry_buffer_is_bounded_and_counted(emu: Emulator, tmp_path: Path, monkeypatch: Any,
                                                  caplog: Any) -> None:
-    monkeypatch.setattr(ledger_mod, "RETRY_ROWS", 5)
+    monkeypatch.setattr(writer, "RETRY_ROWS", 5)
     path = tmp_path / "bounded.sqlite"
     tracking.configure(ledger=path, batching=True, batch_size=10**6, flush_interval=3600)
     before = ledger_mod.stats()
@@ -101,5 +105,124 @@ def test_the_retry_buffer_is_bounded_and_counted(emu: Emulator, tmp_path: Path, 
         _on_writer(path, "PRAGMA max_page_count = 1073741823")
         router.flush()
         assert len(ledger_rows(path)) == 6
+    finally:
+        tracking.reset()
+
+
+def _ids(path: Path) -> list[str]:
+    return [r["record_id"] for r in ledger_rows(path)]
+
+
+@pytest.mark.parametrize("mode", ["strict", "best-effort"])
+def test_a_durable_commit_that_fails_keeps_its_rows_for_the_next(emu: Emulator, tmp_path: Path, monkeypatch: Any,
+                                                                 records: list[Any], mode: str) -> None:
+    # A short busy timeout, so a file another connection holds locked fails a commit at once ("database is
+    # locked"), as a transient lock held past the timeout would.
+    monkeypatch.setattr(ledger_file, "BUSY_TIMEOUT_S", 0.05)
+    path = tmp_path / "locked.sqlite"
+    tracking.configure(ledger=path, tracking=mode)
+    before = ledger_mod.stats()
+    lock = sqlite3.connect(path, isolation_level=None)
+    try:
+        _calls(emu, 1)
+        lock.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+        if mode == "strict":  # the caller is told, as before, with the answer it paid for
+            with pytest.raises(LedgerError, match="database is locked") as info:
+                _calls(emu, 1)  # a sync call: committed on its own thread (write_here)
+            assert "kept to try again" in str(info.value) and info.value.response.cost.total > 0
+            with pytest.raises(LedgerError, match="locked"):
+                asyncio.run(router.acompletion("openai/gpt-4o-mini", HI, api_key=KEY,
+                                               base_url=emu.base_url("openai"), num_retries=0))  # the writer thread
+        else:  # best-effort: calls go on
+            _calls(emu, 1)
+            asyncio.run(router.acompletion("openai/gpt-4o-mini", HI, api_key=KEY, base_url=emu.base_url("openai"),
+                                           num_retries=0))
+        assert len(_ids(path)) == 1
+        assert ledger_mod.stats()["pending"] - before["pending"] == 2
+        lock.execute("ROLLBACK")
+        _calls(emu, 1)  # the next commit that succeeds writes the kept rows first
+        ids = _ids(path)
+        assert len(ids) == 4 and sorted(ids) == sorted(r.record_id for r in records)  # each once, none lost
+        after = ledger_mod.stats()
+        assert after["pending"] == before["pending"] and after["failed"] - before["failed"] == 2
+        assert after["dropped"] == before["dropped"]
+    finally:
+        lock.close()
+        tracking.reset()
+
+
+def test_durable_rows_kept_are_written_by_a_flush_without_new_calls(emu: Emulator, tmp_path: Path,
+                                                                    monkeypatch: Any) -> None:
+    monkeypatch.setattr(ledger_file, "BUSY_TIMEOUT_S", 0.05)
+    path = tmp_path / "flush.sqlite"
+    tracking.configure(ledger=path, tracking="best-effort")
+    lock = sqlite3.connect(path, isolation_level=None)
+    try:
+        _calls(emu, 1)
+        lock.execute("BEGIN EXCLUSIVE")
+        _calls(emu, 3)
+        with pytest.raises(LedgerError, match="locked"):
+            router.flush()  # still locked: the last failure is reported, the rows stay kept
+        lock.execute("ROLLBACK")
+        router.flush()  # nothing lost after all: no error
+        assert len(set(_ids(path))) == len(_ids(path)) == 4
+    finally:
+        lock.close()
+        tracking.reset()
+
+
+def test_a_row_the_database_refuses_does_not_hold_back_the_others(tmp_path: Path, caplog: Any) -> None:
+    path = tmp_path / "refuse.sqlite"
+    led = ledger_mod.get(path, batching=True, batch_size=10**6, flush_interval=3600)
+    led.open()
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON calls WHEN NEW.vendor = 'bad' "
+                 "BEGIN SELECT RAISE(ABORT, 'no bad vendors'); END")
+    conn.commit()
+    conn.close()
+    before = ledger_mod.stats()
+    answers: dict[str, Any] = {}
+    try:
+        for i, vendor in enumerate(["openai", "bad", "openai", "openai"]):
+            row = tracking.CallRecord(ts=1.0 + i, vendor=vendor, model="m", status="ok", record_id=f"r{i}").to_row()
+            led.submit(row, lambda error, i=i: answers.__setitem__(f"r{i}", error))
+        with caplog.at_level(logging.ERROR, logger="farebox"), pytest.raises(LedgerError, match="no bad vendors"):
+            led.flush()
+        assert _ids(path) == ["r0", "r2", "r3"]
+        assert [k for k, v in sorted(answers.items()) if v is not None] == ["r1"]  # only its waiter is told
+        after = ledger_mod.stats()
+        assert after["dropped"] - before["dropped"] == 1 and after["pending"] == before["pending"]
+        assert any("refused by the database" in r.getMessage() for r in caplog.records)
+        led.flush()  # reported once; nothing kept that would fail the next commit
+    finally:
+        ledger_mod.close_all([led])
+
+
+def test_postgresql_away_and_the_spool_unwritable_keeps_rows_until_it_answers(emu: Emulator, postgres_fresh: Any,
+                                                                              tmp_path: Path, monkeypatch: Any,
+                                                                              records: list[Any]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("the spool directory cannot be made under a file")
+    monkeypatch.setenv("FAREBOX_SPOOL", str(blocker / "spool"))
+    tracking.reset()
+    tracking.configure(ledger=postgres_fresh.url)  # strict, durable
+    led = tracking.active().ledger
+    before = ledger_mod.stats()
+    try:
+        _calls(emu, 1)
+        postgres_fresh.kill()
+        for _ in range(2):
+            with pytest.raises(LedgerError, match="spool") as info:
+                _calls(emu, 1)
+            assert "kept to try again" in str(info.value) and info.value.response.cost.total > 0
+        assert ledger_mod.stats()["pending"] - before["pending"] == 2
+        postgres_fresh.start()
+        deadline = time.time() + 20  # the writer reconnects on its own (a try a second) and writes the kept rows
+        while ledger_mod.stats()["pending"] > before["pending"] and time.time() < deadline:
+            time.sleep(0.2)
+        led.flush()  # nothing was lost after all: no error left to report
+        stored = postgres_fresh.psql("SELECT record_id FROM calls").split()
+        assert len(stored) == 3 and sorted(stored) == sorted(r.record_id for r in records)
+        assert ledger_mod.stats()["dropped"] == before["dropped"]
     finally:
         tracking.reset()
