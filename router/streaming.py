@@ -150,7 +150,7 @@ class AsyncStream:
                     await tracking.settle(self._trace.failed(exc), quiet=True)
                 raise
             if self._eof and self._trace is not None and not self._trace.done:
-                await tracking.settle(self._trace.ok(self.response))
+                await tracking.settle(tracking.answered(self._trace, self.response))
             if not self._pending:
                 raise StopAsyncIteration
         chunk = self._pending.popleft()
@@ -164,7 +164,7 @@ class AsyncStream:
         self._trace = trace
         trace.ttft = time.perf_counter() - trace.started
         if self._eof and not trace.done:  # the whole reply arrived with the first read
-            await tracking.settle(trace.ok(self.response))
+            await tracking.settle(tracking.answered(trace, self.response))
 
     async def _partial(self) -> Response | None:
         """A stream cut after chunks reached the caller: what was received, with estimated usage and cost.

@@ -29,23 +29,58 @@ class Encoder(Protocol):
     def error(self, err: GatewayError) -> bytes: ...
 
 
-async def _wait_first(opener: asyncio.Future[Any], resp_factory: Callable[[], Awaitable[web.StreamResponse]],
-                      every: float) -> web.StreamResponse | None:
-    """Wait for the stream to open; past `every` seconds send the headers and a keep-alive comment each period."""
-    resp: web.StreamResponse | None = None
-    while True:
-        done, _ = await asyncio.wait({opener}, timeout=every)
-        if done:
-            return resp
-        if resp is None:
-            resp = await resp_factory()
-        await resp.write(KEEPALIVE)
+class _KeepAlive:
+    """While the stream opens (the handler awaits it in its own task, no hop through another task): past `every`
+    seconds a timer sends the headers and a keep-alive comment, then one each period. A client gone meanwhile
+    cancels the handler, and with it the vendor request."""
+
+    def __init__(self, start: Callable[[], Awaitable[web.StreamResponse]], every: float) -> None:
+        self.start, self.every = start, every
+        self.resp: web.StreamResponse | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.handler = asyncio.current_task()
+        self.loop = asyncio.get_running_loop()
+        self.timer: asyncio.TimerHandle | None = self.loop.call_later(every, self._fire)
+
+    def _fire(self) -> None:
+        self.timer = None
+        self.task = self.loop.create_task(self._send())
+
+    async def _send(self) -> None:
+        try:
+            if self.resp is None:
+                self.resp = await self.start()
+            await self.resp.write(KEEPALIVE)
+        except Exception:  # the client went away (or its socket failed): stop waiting for the vendor
+            if self.handler is not None:
+                self.handler.cancel()
+            return
+        self.timer = self.loop.call_later(self.every, self._fire)
+
+    async def stop(self) -> web.StreamResponse | None:
+        """The stream opened (or failed): no more keep-alives; the response, if they already started it."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        task, self.task = self.task, None
+        if task is not None and not task.done():
+            await task  # a keep-alive mid-write finishes before the first chunk goes out
+        if self.timer is not None:  # re-armed by that last keep-alive
+            self.timer.cancel()
+            self.timer = None
+        return self.resp
+
+    def cancel(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.task is not None:
+            self.task.cancel()
 
 
 async def relay(request: web.Request, open_stream: Awaitable[Any], encoder: Encoder, *, keepalive_s: float,
                 headers: dict[str, str], error_response: Callable[[GatewayError], web.Response]) -> web.StreamResponse:
     """Serve one streamed call. Errors before any byte went out are plain JSON errors with their status."""
-    opener = asyncio.ensure_future(open_stream)
     resp: web.StreamResponse | None = None
 
     async def start() -> web.StreamResponse:
@@ -56,19 +91,19 @@ async def relay(request: web.Request, open_stream: Awaitable[Any], encoder: Enco
 
     stream: Any = None
     finished = False
+    keepalive = _KeepAlive(start, keepalive_s)
     try:
-        resp = await _wait_first(opener, start, keepalive_s)
         try:
-            stream = opener.result()
+            stream = await open_stream
         except Exception as exc:  # the call failed before its first chunk
             err = from_exception(exc)
+            resp = await keepalive.stop()
             if resp is None:
                 return error_response(err)
             await resp.write(encoder.error(err))
             await resp.write_eof()
             return resp
-        if resp is None:
-            resp = await start()
+        resp = await keepalive.stop() or await start()
         pending: list[bytes] = []
         first = True
         async for chunk in stream:
@@ -102,12 +137,7 @@ async def relay(request: web.Request, open_stream: Awaitable[Any], encoder: Enco
         finished = True
         return resp
     finally:
-        if not opener.done():
-            opener.cancel()
-            with contextlib.suppress(BaseException):
-                await opener
-        elif stream is None and not opener.cancelled() and opener.exception() is None:
-            stream = opener.result()
+        keepalive.cancel()
         if stream is not None and not finished:
             # Closing the stream closes the vendor connection and records the call cancelled, partial cost included.
             await asyncio.shield(_close(stream))

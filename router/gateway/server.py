@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from router import tracking
 from router.config import read_config
 from router.gateway.app import build_app
 from router.gateway.settings import GatewaySettings, split_config
@@ -76,6 +77,11 @@ class Running:
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(30)
         return self
+
+    def flush(self) -> None:
+        """Commit the records of every call answered so far: the gateway emits a record one loop turn after its
+        answer went out (tracking.answered), so the commit is asked for on the gateway's own loop, after them."""
+        asyncio.run_coroutine_threadsafe(tracking.aflush(), self.loop).result(30)
 
     def stop(self) -> None:
         if self.runner is not None:

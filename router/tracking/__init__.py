@@ -18,7 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from router.tracking.handoff import Handoff, defer_commits, handoff, settle, traced
+    from router.tracking.handoff import Handoff, answered, defer_commits, handoff, settle, traced
     from router.tracking.record import CallRecord, Listener, Mode
     from router.tracking.settings import (
         active,
@@ -34,12 +34,13 @@ if TYPE_CHECKING:
     from router.tracking.trace import Trace, Tracker
 
 __all__ = ["CallRecord", "Handoff", "Listener", "Mode", "Trace", "Tracker", "active", "add_listener", "aflush",
-           "configure", "defer_commits", "flush", "handoff", "ledger_path", "remove_listener", "reset", "run_sync",
-           "settle", "traced"]
+           "answered", "configure", "defer_commits", "flush", "handoff", "ledger_path", "remove_listener", "reset",
+           "run_sync", "settle", "traced"]
 
 _LAZY: dict[str, tuple[str, str | None]] = {
     **{name: ("router.tracking.record", name) for name in ("CallRecord", "Listener", "Mode")},
-    **{name: ("router.tracking.handoff", name) for name in ("Handoff", "defer_commits", "handoff", "settle", "traced")},
+    **{name: ("router.tracking.handoff", name)
+       for name in ("Handoff", "answered", "defer_commits", "handoff", "settle", "traced")},
     **{name: ("router.tracking.trace", name) for name in ("Trace", "Tracker")},
     **{name: ("router.tracking.settings", name) for name in
        ("active", "add_listener", "aflush", "configure", "flush", "ledger_path", "remove_listener", "reset",

@@ -10,7 +10,7 @@ from typing import Any
 
 from vendors.errors import LedgerError
 
-__all__ = ["Handoff", "claim", "defer_commits", "handoff", "settle", "traced"]
+__all__ = ["Handoff", "answered", "claim", "defer_commits", "handoff", "settle", "traced"]
 
 _deferred: contextvars.ContextVar[Callable[[asyncio.Future[None]], None] | None] = contextvars.ContextVar(
     "farebox_deferred_commits", default=None)
@@ -23,6 +23,16 @@ def defer_commits(sink: Callable[[asyncio.Future[None]], None]) -> None:
     just does not wait for it. `sink` owns the future: it must retrieve its result (a LedgerError in strict mode).
     """
     _deferred.set(sink)
+
+
+def answered(trace: Any, resp: Any) -> asyncio.Future[None] | None:
+    """`trace.ok(resp)`; under defer_commits (a server that answers first) its record is emitted one loop turn
+    later instead, after the answer went out: building it, the listeners and the metrics are off the reply's path."""
+    sink = _deferred.get()
+    if sink is not None:
+        trace.ok_soon(resp, sink)
+        return None
+    return trace.ok(resp)
 
 
 async def settle(future: asyncio.Future[None] | None, *, quiet: bool = False) -> None:
@@ -53,7 +63,7 @@ async def traced(trace: Any, stream: bool, work: Callable[[], Awaitable[Any]]) -
         raise
     if not stream:
         try:
-            await settle(trace.ok(result))
+            await settle(answered(trace, result))
         except LedgerError as exc:
             exc.response = result  # strict: the record is not stored, but the answer (and its cost) is not lost
             raise

@@ -106,6 +106,22 @@ class Trace:
         """The call answered: emit; a future to await when the record must be durable first."""
         return self._emit("ok", resp)
 
+    def ok_soon(self, resp: Any, sink: Callable[[asyncio.Future[None]], None]) -> None:
+        """The call answered, for a server that answers first: the record is built and emitted on the loop's
+        next turn, after the answer went out (one turn later, seen by whatever the loop runs next); the trace
+        counts as done at once, so nothing else records this call. The commit's future goes to `sink`."""
+        if self.done:
+            return
+        self.done = True
+
+        def emit() -> None:
+            self.done = False
+            future = self._emit("ok", resp)
+            if future is not None:
+                sink(future)
+
+        asyncio.get_running_loop().call_soon(emit)
+
     def failed(self, exc: BaseException) -> asyncio.Future[None] | None:
         status = "cancelled" if isinstance(exc, asyncio.CancelledError | GeneratorExit) else "error"
         return self._emit(status, None, exc, wait=status == "error")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,16 +15,28 @@ from tests.conftest import ledger_rows
 MASTER = "sk-farebox-test-master"
 
 
+_live: list[Any] = []  # the gateways now serving (make_gateway)
+
+
 def committed(path: Any) -> list[dict[str, Any]]:
-    """The ledger's rows once every record queued so far is committed (a gateway answers before its commit)."""
+    """The ledger's rows once every record of an answered call is committed (a gateway answers before its record
+    is even emitted: Running.flush asks on each gateway's loop)."""
     from router import tracking
 
+    for gw in _live:
+        gw.flush()
     tracking.flush()
     return ledger_rows(path)
 
 
-def make_gateway(emu: Any, **settings: Any) -> Any:
-    return running(demo_router(emu.url), GatewaySettings(master_key=MASTER, **settings))
+@contextlib.contextmanager
+def make_gateway(emu: Any, **settings: Any) -> Iterator[Any]:
+    with running(demo_router(emu.url), GatewaySettings(master_key=MASTER, **settings)) as gw:
+        _live.append(gw)
+        try:
+            yield gw
+        finally:
+            _live.remove(gw)
 
 
 @pytest.fixture
