@@ -8,7 +8,10 @@ Rows are generated inside the database (INSERT ... SELECT over a recursive CTE /
 per row), then the rollups are built from them in one pass (on SQLite what the first spend() after them
 does; on PostgreSQL the SQL the writer runs per batch, over the new rows), so the load takes minutes.
 Queries: spend(["day", "model"], since="30d") and spend(["vendor", "tag:team"], since="60d"); a figure is
-the median of 7 runs after one warm-up. Totals are checked against a raw scan.
+the median of 7 runs after one warm-up. Totals are checked against a raw scan. Then a budget check, as the
+gateway makes one per key (router.gateway.keys.KeyStore.spent) and Budgets per scope: the spend of tag team=ml
+since a UTC day 30 days back, from the day rollup (router.tracking.budgets.sqlite_spent / ledger_pg_sql.spent)
+against the sum over the rows that KeyStore.spent ran before (same answer asserted).
 """
 
 from __future__ import annotations
@@ -144,7 +147,33 @@ def measure(engine: str, where: Any, raw: bool) -> list[tuple[str, float, float 
             assert [(k, v["cost"], v["calls"]) for k, v in raw_rows] == [
                 (tuple(r.group.values()), r.cost, r.calls) for r in rows], "rollup totals differ from the rows"
         out.append((f"{'×'.join(keys)} {since}", fast, slow))
+    out.append(("budget tag:team=ml 30d", *budget_check(engine, where)))
     return out
+
+
+def budget_check(engine: str, where: Any) -> tuple[float, float]:
+    """(rollup, rows) seconds for one budget check; the two answers must be equal."""
+    from decimal import Decimal
+
+    from router.tracking import budgets, ledger_pg_sql
+
+    start = (int(time.time()) // 86400 - 30) * 86400
+    if engine == "sqlite":
+        conn: Any = ledger_file.connect(where)
+        fast, got = timed(lambda: budgets.sqlite_spent(conn, "tag:team=ml", start))
+        raw_sql = ("SELECT COALESCE(SUM(cost_pico), 0) FROM calls WHERE ts >= ? "
+                   "AND json_extract(tags, '$.\"team\"') = ?")
+        slow, pico = timed(lambda: conn.execute(raw_sql, (start, "ml")).fetchone()[0], runs=3)
+        want = Decimal(int(pico)) / Decimal(10**12)
+    else:
+        conn = ledger_pg.connect(where)
+        fast, got = timed(lambda: ledger_pg_sql.spent(conn, " AND tag_key = %s AND tag_value = %s", ["team", "ml"],
+                                                      start))
+        slow, want = timed(lambda: conn.execute("SELECT COALESCE(SUM(cost_total), 0) FROM calls WHERE ts >= %s "
+                                                "AND tags ->> 'team' = 'ml'", [start]).fetchone()[0], runs=3)
+    conn.close()
+    assert got == want, (got, want)
+    return fast, slow
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from router.tracking.budgets import parse_period
+from router.tracking.budgets import parse_period, sqlite_spent
 from router.tracking.ledger_file import connect, failure
 from vendors.errors import ConfigError
 
@@ -162,7 +162,10 @@ class KeyStore:
         return key
 
     def spent(self, key_id: str, since: float) -> Decimal:
-        """The key's committed spend since `since` (Unix time), exact."""
-        rows = self._execute("SELECT COALESCE(SUM(cost_pico), 0) FROM calls WHERE ts >= ? "
-                             "AND json_extract(tags, '$.\"key_id\"') = ?", (since, key_id))
-        return Decimal(int(rows[0][0])) / Decimal(10**12)
+        """The key's committed spend since `since` (Unix time), exact; from the day rollup when `since` is a UTC
+        day boundary (a budget period's start: router.tracking.budgets.sqlite_spent)."""
+        with self._lock:
+            try:
+                return sqlite_spent(self._conn, f"tag:key_id={key_id}", since)
+            except sqlite3.Error as exc:
+                raise failure(self.path, "key spend", exc) from exc

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from router.tracking.ledger_pg_sql import spent as pg_spent
-from router.tracking.rollup import fold_sqlite
+from router.tracking.rollup import day_spend, fold_sqlite
 from router.tracking.state import run_soon
 from router.tracking.state_local import Over
 from router.tracking.writer import settle
@@ -30,7 +30,7 @@ from vendors.errors import BudgetExceededError, ConfigError
 
 _PICO = Decimal(10**12)  # the ledger's cost_pico unit; int64 values divide exactly at 28 digits
 
-__all__ = ["Budget", "Budgets", "Period", "Reservation", "period_start"]
+__all__ = ["Budget", "Budgets", "Period", "Reservation", "period_start", "scope_sql", "sqlite_spent"]
 
 
 def period_start(period: str, now: datetime | None = None) -> datetime:
@@ -269,30 +269,58 @@ async def ledger_spent(ledger: Any, budget: Budget, now: datetime) -> Decimal:
 
 
 def _spent(conn: Any, budget: Budget, now: datetime) -> Decimal:
-    """From the day rollup (a period starts on a UTC day boundary, so whole days cover it exactly)."""
     start = period_start(budget.period, now).timestamp()
-    kind, _, rest = budget.scope.partition(":")
-    if kind == "alias":
-        where, params = " AND tag_key = '' AND alias = ?", [rest]
-    elif kind == "tag":
-        key, _, value = rest.partition("=")
-        where, params = " AND tag_key = ? AND tag_value = ?", [key, value]
-    else:
-        where, params = " AND tag_key = ''", []
-    if not isinstance(conn, sqlite3.Connection):
+    if not isinstance(conn, sqlite3.Connection):  # PostgreSQL: its rollups are current at every commit
+        (where, params), _ = scope_sql(budget.scope)
         return pg_spent(conn, where.replace("?", "%s"), params, start)
+    return sqlite_spent(conn, budget.scope, start)
+
+
+# A reader that finds more rows than this not folded into the rollups yet (a durable writer's, another program's)
+# folds them first, so a budget check reads at most about this many rows besides the rollup's buckets.
+FOLD_TAIL = 256
+
+
+def scope_sql(scope: str) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+    """A budget scope's conditions (" AND ...", parameters): on the rollup tables, and on the calls table."""
+    kind, _, rest = scope.partition(":")
+    if kind == "alias":
+        return (" AND tag_key = '' AND alias = ?", [rest]), (" AND alias = ?", [rest])
+    if kind == "tag":
+        key, _, value = rest.partition("=")
+        return ((" AND tag_key = ? AND tag_value = ?", [key, value]),
+                (" AND CAST(json_extract(tags, ?) AS TEXT) = ?", [tag_path(key), value]))
+    return (" AND tag_key = ''", []), ("", [])
+
+
+def sqlite_spent(conn: sqlite3.Connection, scope: str, start: float) -> Decimal:
+    """A scope's ("global", "alias:NAME", "tag:KEY=VALUE") committed spend since `start` on an SQLite ledger, exact.
+
+    From a UTC day boundary (a budget period's start): the day rollup plus the rows not folded into it yet, so
+    the cost grows with the period's buckets, not its rows. Otherwise, or for costs finer than 1e-12 USD or
+    past int64 pico-dollars ($9.2M): the rows' exact Decimal text.
+    """
+    rolled, raw = scope_sql(scope)
+    if start % 86400 == 0:
+        try:
+            pico, inexact, tail = day_spend(conn, int(start), rolled, raw)
+            if tail > FOLD_TAIL and _fold(conn):
+                pico, inexact, tail = day_spend(conn, int(start), rolled, raw)
+            if not inexact:
+                return Decimal(pico) / _PICO
+        except sqlite3.OperationalError as exc:
+            if "overflow" not in str(exc):
+                raise
+    total = Decimal(0)
+    for (text,) in conn.execute(f"SELECT cost_total FROM calls WHERE ts >= ? AND cost_total IS NOT NULL{raw[0]}",
+                                [start, *raw[1]]):
+        total += Decimal(text)
+    return total
+
+
+def _fold(conn: sqlite3.Connection) -> bool:
     try:
-        fold_sqlite(conn)  # the rows committed since the last check
-        pico, inexact = conn.execute(f"SELECT COALESCE(SUM(cost_pico), 0), COALESCE(SUM(inexact), 0) FROM spend_day "
-                                     f"WHERE bucket >= ?{where}", [int(start), *params]).fetchone()
-        if not inexact:
-            return Decimal(int(pico)) / _PICO
-    except sqlite3.OperationalError:  # past int64 pico-dollars ($9.2M): from the rows below
-        pass
-    where, params = budget.where()
-    try:
-        pico = conn.execute(f"SELECT COALESCE(SUM(cost_pico), 0) FROM calls WHERE ts >= ?{where}",
-                            [start, *params]).fetchone()[0]
-    except sqlite3.OperationalError:  # an integer overflow past $9.2M: the float total is near enough here
-        pico = conn.execute(f"SELECT TOTAL(cost_pico) FROM calls WHERE ts >= ?{where}", [start, *params]).fetchone()[0]
-    return Decimal(int(pico)) / _PICO
+        fold_sqlite(conn)
+    except sqlite3.OperationalError:  # a read-only file, or the writer busy past the timeout: read the tail as is
+        return False
+    return True

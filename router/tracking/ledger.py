@@ -24,6 +24,7 @@ from router.tracking.ledger_file import (
     insert_many,
 )
 from router.tracking.ledger_pg import PgLedger
+from router.tracking.rollup import fold_in
 from router.tracking.writer import RETRY_ROWS, RETRY_S, Done, Writer, stats
 from vendors.errors import LedgerError
 
@@ -102,7 +103,7 @@ class Ledger(Writer):
         kept = self._retry
         batch = kept + rows if kept else rows
         try:
-            self._commit_rows(conn(), batch)
+            self._commit_rows(conn(), batch, fold=self.batching)
         except Exception as exc:
             if isinstance(exc, _REFUSED):
                 try:
@@ -152,14 +153,17 @@ class Ledger(Writer):
         return error
 
     @staticmethod
-    def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], fold: bool = False) -> None:
+        """Insert `rows` in one transaction; `fold` (a batching writer): the spend rollups with them, so budget
+        checks read them current (router/tracking/rollup.py). A durable commit leaves that to its readers: per
+        call, folding costs ≈ 3.5× the commit itself."""
         # Few statements: the sqlite3 module lets go of the GIL around every statement, and taking it back
         # from a busy event loop thread can wait a whole switch interval (5 ms) each time. Few sizes too:
         # sqlite3 keeps every statement it compiled (up to 128), about 4 KB per row of an INSERT, so one
         # statement per batch size grew a batching writer by tens of MB; chunks of ROWS_PER_STATEMENT and then
         # powers of two need at most nine statements. One statement is a transaction of its own (autocommit).
         sizes = statement_sizes(len(rows))
-        if len(sizes) == 1:
+        if len(sizes) == 1 and not fold:
             conn.execute(insert_many(len(rows)), list(itertools.chain.from_iterable(rows)))
             return
         conn.execute("BEGIN IMMEDIATE")
@@ -169,6 +173,8 @@ class Ledger(Writer):
                 chunk = rows[start:start + size]
                 start += size
                 conn.execute(insert_many(size), list(itertools.chain.from_iterable(chunk)))
+            if fold:
+                _fold_with(conn)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -212,6 +218,18 @@ class Ledger(Writer):
             self._lost_one()
         if done is not None:
             done(error)
+
+
+def _fold_with(conn: sqlite3.Connection) -> None:
+    """The rollups in the commit's transaction; a fold that fails (a sum past int64) never costs the rows their
+    commit: it is undone alone, and readers fold those rows later."""
+    conn.execute("SAVEPOINT fold")
+    try:
+        fold_in(conn)
+    except sqlite3.Error:
+        log.warning("cost ledger: the spend rollups could not be updated with a commit; readers will", exc_info=True)
+        conn.execute("ROLLBACK TO fold")
+    conn.execute("RELEASE fold")
 
 
 # Errors about the rows themselves, the same on every retry (a constraint or trigger, a value SQLite cannot bind):

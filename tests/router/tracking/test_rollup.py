@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import pricing
 import router
@@ -147,3 +149,142 @@ def _connect(where: str) -> tuple[Any, rollup.Dialect]:
     import sqlite3
 
     return sqlite3.connect(where, isolation_level=None), rollup.SQLITE
+
+
+# -- budget spend: the day rollup (+ the rows not folded yet) equals the raw rows exactly ----------------------------
+
+DAY = 86400
+START = 20_000 * DAY  # a UTC day boundary: a budget period's start
+SCOPES = ["global", "alias:smart", "tag:key_id=key_a", "tag:team=ml"]
+
+
+def _cost(total: Decimal) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(input=total, cache_read=Decimal(0), cache_write=Decimal(0), output=Decimal(0),
+                           reasoning=Decimal(0), total=total, billing="metered")
+
+
+def _row(i: int, ms: int, key: str | None, alias: str | None, team: str | None, cost: Decimal | None) -> tuple:
+    tags = {k: v for k, v in (("key_id", key), ("team", team)) if v is not None}
+    rec = CallRecord(ts=START + ms / 1000, vendor="openai", model="gpt-4o-mini", status="ok", alias=alias,
+                     cost=_cost(cost) if cost is not None else None, priced=cost is not None, prompt_tokens=1,
+                     tags=tags, record_id=f"r{i}")
+    return rec.to_row()
+
+
+def _applies(scope: str, key: str | None, alias: str | None, team: str | None) -> bool:
+    return (scope == "global" or (scope == "alias:smart" and alias == "smart")
+            or (scope == "tag:key_id=key_a" and key == "key_a") or (scope == "tag:team=ml" and team == "ml"))
+
+
+_MONEY = st.one_of(st.none(), st.decimals(min_value=0, max_value=5, places=12),  # whole pico-dollars: the rollup
+                   st.decimals(min_value=0, max_value=1, places=15))             # finer: the rows' Decimal text
+_RECORD = st.tuples(st.integers(-3 * DAY * 1000, 40 * DAY * 1000), st.sampled_from(["key_a", "key_b", None]),
+                    st.sampled_from([None, "smart", "cheap"]), st.sampled_from([None, "ml", "web"]), _MONEY,
+                    st.sampled_from(["batching", "durable", "foreign"]))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(recs=st.lists(_RECORD, max_size=40), twice=st.integers(0, 5), fold_tail=st.sampled_from([0, 2, 256]),
+       peek=st.integers(0, 40))
+def test_budget_spend_from_the_rollups_equals_the_raw_sum(tmp_path_factory: Any, recs: list[Any], twice: int,
+                                                          fold_tail: int, peek: int) -> None:
+    """Rows by a batching writer (folded with its commit), a durable one and another program (folded by readers),
+    some delivered twice, read midway and at the end: every scope's spend is the exact Decimal sum of its rows."""
+    import sqlite3
+
+    from router.gateway.keys import KeyStore
+    from router.tracking import budgets, ledger_file
+
+    path = tmp_path_factory.mktemp("prop") / "l.sqlite"
+    batching = ledger_mod.Ledger(path, batching=True, batch_size=7, flush_interval=3600)
+    durable = ledger_mod.Ledger(path)
+    batching.open()
+    durable.open()
+    foreign = sqlite3.connect(path, isolation_level=None)
+    store = KeyStore(path)
+    old_tail, budgets.FOLD_TAIL = budgets.FOLD_TAIL, fold_tail
+    try:
+        rows = [_row(i, *r[:5]) for i, r in enumerate(recs)]
+        for i, (row, rec) in enumerate(zip(rows, recs, strict=True)):
+            if i == peek:
+                store.spent("key_a", START)  # a read midway may fold what is there so far
+            if rec[5] == "foreign":
+                foreign.execute(ledger_file.insert_many(1), row)
+            else:
+                (batching if rec[5] == "batching" else durable).submit(row)
+        for row in rows[:twice]:
+            batching.submit(row)  # delivered again (a replayed spool): inserts nothing
+        batching.flush()
+        durable.flush()
+        for scope in SCOPES:
+            expected = sum((r[4] for r in recs if r[4] is not None and r[0] >= 0 and _applies(scope, *r[1:4])),
+                           Decimal(0))
+            assert budgets.sqlite_spent(store._conn, scope, START) == expected, scope
+        assert store.spent("key_a", START) == sum(
+            (r[4] for r in recs if r[4] is not None and r[0] >= 0 and r[1] == "key_a"), Decimal(0))
+    finally:
+        budgets.FOLD_TAIL = old_tail
+        store.close()
+        foreign.close()
+        ledger_mod.close_all([batching, durable])
+
+
+def test_a_batching_commit_updates_the_rollups_in_its_own_transaction(tmp_path: Any) -> None:
+    import sqlite3
+
+    path = tmp_path / "l.sqlite"
+    led = ledger_mod.get(path, batching=True, batch_size=10**6, flush_interval=3600)
+    led.open()
+    try:
+        for i in range(30):
+            led.submit(_row(i, i * 1000, "key_a", "smart", "ml", Decimal("0.000123")))
+        led.flush()
+        conn = sqlite3.connect(path)
+        try:  # read without folding: the commit folded them
+            [[mark]] = conn.execute("SELECT id FROM rollup_mark").fetchall()
+            [[top]] = conn.execute("SELECT MAX(id) FROM calls").fetchall()
+            [[pico]] = conn.execute("SELECT SUM(cost_pico) FROM spend_day WHERE tag_key = 'key_id' "
+                                    "AND tag_value = 'key_a'").fetchall()
+        finally:
+            conn.close()
+        assert mark == top == 30 and Decimal(pico) / 10**12 == Decimal("0.00369")
+    finally:
+        ledger_mod.close_all([led])
+
+
+def test_an_old_ledger_without_rollups_opens_and_gives_the_same_key_spend(tmp_path: Any) -> None:
+    """A version 4 file (before the rollup tables): opening it creates them and back-fills them once."""
+    import sqlite3
+
+    from router.gateway.keys import KeyStore
+    from router.tracking import ledger_file
+
+    path = tmp_path / "v4.sqlite"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for statements in ledger_file.MIGRATIONS[:4]:
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute("PRAGMA user_version = 4")
+    cols = ledger_file.COLUMNS
+    insert = f"INSERT INTO calls ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    costs = [Decimal("0.25"), Decimal("0.000000000001"), None, Decimal("1.5"), Decimal("0.0000000000005")]
+    for i, cost in enumerate(costs):
+        conn.execute(insert, _row(i, i * 3_600_000, "key_a", None, None, cost))
+    conn.execute(insert, _row(9, -1000, "key_a", None, None, Decimal(7)))  # the day before
+    assert "spend_day" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    store = KeyStore(path)  # opens (migrates) the file
+    try:
+        assert store.spent("key_a", START) == sum((c for c in costs if c is not None), Decimal(0))
+        assert store.spent("key_a", START - DAY) == Decimal("8.7500000000015")
+    finally:
+        store.close()
+    conn = sqlite3.connect(path)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        [[version]] = conn.execute("PRAGMA user_version").fetchall()
+    finally:
+        conn.close()
+    assert {"spend_day", "spend_hour", "rollup_mark"} <= tables and version == ledger_file.SCHEMA_VERSION
