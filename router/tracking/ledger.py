@@ -156,7 +156,7 @@ class Ledger(Writer):
     def _commit_rows(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], fold: bool = False) -> None:
         """Insert `rows` in one transaction; `fold` (a batching writer): the spend rollups with them, so budget
         checks read them current (router/tracking/rollup.py). A durable commit leaves that to its readers: per
-        call, folding costs ≈ 3.5× the commit itself."""
+        call, folding costs ≈ 3× the commit itself."""
         # Few statements: the sqlite3 module lets go of the GIL around every statement, and taking it back
         # from a busy event loop thread can wait a whole switch interval (5 ms) each time. Few sizes too:
         # sqlite3 keeps every statement it compiled (up to 128), about 4 KB per row of an INSERT, so one
