@@ -107,9 +107,14 @@ class _Package(types.ModuleType):
     that binding, so `pricing.cost(...)` keeps working whichever is imported first.
     """
 
+    _cost: Any = None  # the function, once loaded: this property is read on every priced call
+
     @property
     def cost(self) -> Any:
-        return importlib.import_module("pricing.cost").cost
+        fn = _Package._cost
+        if fn is None:
+            fn = _Package._cost = importlib.import_module("pricing.cost").cost
+        return fn
 
     @cost.setter
     def cost(self, value: Any) -> None:

@@ -171,24 +171,46 @@ def _per_million(tokens: int, usd_per_mtok: Decimal) -> Decimal:
     return _EXACT.scaleb(_EXACT.multiply(Decimal(tokens), usd_per_mtok), -6)
 
 
+class _PerToken:
+    """One Rates' prices per token (the per-million rate scaled by 10^-6, exact: the same coefficient and
+    exponent as scaling each product), and the exact zero of each, computed once per rates object."""
+
+    __slots__ = ("cache_read", "cache_write", "cache_write_1h", "input", "output", "zeros")
+
+    def __init__(self, rates: Rates | Tier) -> None:
+        cache_read = rates.input if rates.cache_read is None else rates.cache_read
+        cache_write = rates.input if rates.cache_write is None else rates.cache_write
+        cache_write_1h = cache_write if rates.cache_write_1h is None else rates.cache_write_1h
+        self.input, self.cache_read, self.cache_write, self.cache_write_1h, self.output = (
+            _EXACT.scaleb(r, -6) for r in (rates.input, cache_read, cache_write, cache_write_1h, rates.output))
+        self.zeros = tuple(_per_million(0, r) for r in (rates.input, cache_read, cache_write, cache_write_1h,
+                                                        rates.output))
+
+
+# Keyed by the rates' values, not the object: an aliased row is a fresh copy on every price() call.
+_per_token: dict[tuple[Decimal | None, ...], _PerToken] = {}
+
+
+def _times(tokens: int, per_token: Decimal, zero: Decimal) -> Decimal:
+    return zero if tokens == 0 else _EXACT.multiply(Decimal(tokens), per_token)
+
+
 def _parts(counts: dict[str, int], rates: Rates | Tier) -> dict[str, Decimal]:
+    key = (rates.input, rates.output, rates.cache_read, rates.cache_write, rates.cache_write_1h)
+    pt = _per_token.get(key)
+    if pt is None:
+        pt = _per_token[key] = _PerToken(rates)
+    z_in, z_read, z_write, z_1h, z_out = pt.zeros
     cached, written, hour = counts["cached_tokens"], counts["cache_write_tokens"], counts["cache_write_1h_tokens"]
     fresh = counts["prompt_tokens"] - cached - written
-    cache_read = rates.input if rates.cache_read is None else rates.cache_read
-    cache_write = rates.input if rates.cache_write is None else rates.cache_write
-    cache_write_1h = cache_write if rates.cache_write_1h is None else rates.cache_write_1h
-    parts = {
-        "input": _per_million(fresh, rates.input),
-        "cache_read": _per_million(cached, cache_read),
-        "cache_write": _EXACT.add(_per_million(written - hour, cache_write), _per_million(hour, cache_write_1h)),
-        "output": _per_million(counts["completion_tokens"], rates.output),
-        "reasoning": _per_million(counts["reasoning_tokens"], rates.output),
-    }
-    total = _ZERO
-    for name in ("input", "cache_read", "cache_write", "output"):
-        total = _EXACT.add(total, parts[name])
-    parts["total"] = total
-    return parts
+    add = _EXACT.add
+    inp = _times(fresh, pt.input, z_in)
+    read = _times(cached, pt.cache_read, z_read)
+    write = add(_times(written - hour, pt.cache_write, z_write), _times(hour, pt.cache_write_1h, z_1h))
+    out = _times(counts["completion_tokens"], pt.output, z_out)
+    return {"input": inp, "cache_read": read, "cache_write": write, "output": out,
+            "reasoning": _times(counts["reasoning_tokens"], pt.output, z_out),
+            "total": add(add(add(add(_ZERO, inp), read), write), out)}
 
 
 def cost(
@@ -223,39 +245,62 @@ def cost(
             # Anthropic: "$10 per 1,000 searches"; a failed search is not billed and not counted (§1.5).
             parts["web_search"] = _EXACT.scaleb(_EXACT.multiply(Decimal(searches), row.web_search_per_1k), -3)
             parts["total"] = _EXACT.add(parts["total"], parts["web_search"])
-    values = {
-        **parts,
-        "web_search_requests": searches,
-        "estimated": estimated,
+    key = (row.vendor, row.id, row.alias_used, row.source, row.third_party, row.checked, window, service_tier,
+           tier.above_tokens if tier else None, billing)
+    static = _statics.get(key)
+    if static is None:
+        static = _statics[key] = _static(row, window, service_tier, tier, billing)
+    state = static.copy()
+    state.update(parts)
+    state.update(counts)
+    state["web_search_requests"] = searches
+    state["estimated"] = estimated
+    state["usage_source"] = source
+    state["at"] = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return _built(state, _SET_WITH_SEARCH if "web_search" in parts else _SET)
+
+
+def _static(row: Any, window: str | None, service_tier: str | None, tier: Tier | None, billing: Billing,
+            ) -> dict[str, Any]:
+    """The Cost fields one price row, window, service tier, context tier and billing decide (the same for every
+    call they price), over the fields' defaults."""
+    state = _COST_STATE.copy()
+    state.update({
         "billing": billing,
-        "usage_source": source,
         "vendor": row.vendor,
         "model": row.id,
         "alias_used": row.alias_used,
-        "at": moment if moment.tzinfo is UTC else moment.astimezone(UTC),
         "window": window,
         "service_tier": None if service_tier in (None, "standard", "default") else service_tier,
         "tier_above_tokens": tier.above_tokens if tier else None,
         "source": row.source,
         "third_party": row.third_party,
         "checked": row.checked,
-        **counts,
-    }
-    return _built(values)
+    })
+    return state
+
+
+# Keyed by exactly the values _static reads (an aliased row is a fresh copy on every price() call): bounded by
+# the table's rows, windows and tiers.
+_statics: dict[tuple[Any, ...], dict[str, Any]] = {}
 
 
 # Every Cost field in declared order; the required ones are always among cost()'s values.
 _COST_STATE = {name: None if field.is_required() else field.default for name, field in Cost.model_fields.items()}
+# The fields cost() sets (pydantic's fields-set), without and with a web-search part.
+_SET = frozenset({"input", "cache_read", "cache_write", "output", "reasoning", "total", "web_search_requests",
+                  "estimated", "billing", "usage_source", "vendor", "model", "alias_used", "at", "window",
+                  "service_tier", "tier_above_tokens", "source", "third_party", "checked", *_TOKEN_FIELDS})
+_SET_WITH_SEARCH = _SET | {"web_search"}
 
 
-def _built(values: dict[str, Any]) -> Cost:
+def _built(state: dict[str, Any], fields_set: frozenset[str]) -> Cost:
     """The Cost that Cost(**values) validates to, built directly: every value is one cost() computed (exact
-    Decimals, checked counts) or a field of a validated price row, and this runs once per priced call."""
-    state = _COST_STATE.copy()
-    state.update(values)
+    Decimals, checked counts) or a field of a validated price row, and this runs once per priced call.
+    `state` holds every field (the defaults of those not set); `fields_set` names the ones cost() set."""
     obj = object.__new__(Cost)
     object.__setattr__(obj, "__dict__", state)   # a frozen model: its own __setattr__ refuses
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_fields_set__", set(fields_set))
     object.__setattr__(obj, "__pydantic_extra__", None)   # extra="forbid"
     object.__setattr__(obj, "__pydantic_private__", None)
     return obj
