@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from vendors.errors import FareboxError, MalformedResponseError
 from vendors.secrets import redact_url
 from vendors.spec import RequestContext, Wire
 from vendors.types import Attempt, ChatRequest, Message, Response, trusted
-from vendors.wires import Codec, anthropic_messages, openai_chat
+from vendors.wires import Codec, anthropic_messages, jsontext, openai_chat
 
 __all__ = ["Call", "codec_for"]
 
@@ -163,6 +162,6 @@ def _parse(resp: Response, model: type[Any]) -> None:
 def _json_or_none(raw: bytes) -> Any:
     """The parsed reply body, or None when it is not JSON (nesting too deep included)."""
     try:
-        return json.loads(raw)
+        return jsontext.loads(raw)
     except (ValueError, RecursionError):
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from vendors import registry
@@ -55,3 +57,23 @@ def test_decoded_text_deltas_match_validation_and_junk_still_fails() -> None:
     with pytest.raises(MalformedResponseError):
         decoder.feed("content_block_delta",
                      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":5}}')
+
+
+@pytest.mark.parametrize(("vendor", "field", "index"), [("openai", "content", 0), ("openai", "content", 2),
+                                                        ("deepseek", "reasoning_content", 0)])
+def test_the_decoders_usual_text_chunk_is_the_validated_one(vendor, field, index) -> None:
+    """OpenAI-wire chunks of one text field take a direct path in StreamDecoder.feed: the same chunk."""
+    decoder = openai_chat.StreamDecoder(registry.get(vendor), model="m")
+    event = {"id": "c1", "created": 7, "model": "m2",
+             "choices": [{"index": index, "delta": {field: "hé"}, "finish_reason": None, "logprobs": None}]}
+    [built] = decoder.feed("", json.dumps(event))
+    same(built, Chunk.model_validate({"id": "c1", "created": 7, "model": "m2", "vendor": vendor, "usage": None,
+                                      "choices": [{"index": index, "delta": {field: "hé"}, "finish_reason": None}]}))
+
+
+def test_minimax_text_still_goes_through_its_think_tag_splitter() -> None:
+    decoder = openai_chat.StreamDecoder(registry.get("minimax"), model="MiniMax-M2")
+    chunks = [c for text in ("<think>plan", "ning</think>", "Hi") for c in decoder.feed("", json.dumps(
+        {"id": "c1", "created": 7, "model": "m", "choices": [{"index": 0, "delta": {"content": text}}]}))]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Hi"
+    assert "".join(c.choices[0].delta.reasoning_content or "" for c in chunks) == "planning"

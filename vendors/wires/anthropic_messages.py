@@ -23,7 +23,7 @@ from vendors.types import (
     text_chunk,
     trusted,
 )
-from vendors.wires import Codec
+from vendors.wires import Codec, jsontext
 from vendors.wires.anthropic_request import encode_request
 from vendors.wires.envelope import GuardedStream, guard_decode
 from vendors.wires.envelope import decode_error as _decode_error
@@ -143,7 +143,7 @@ class StreamDecoder:
         if self.done or not data or data == "[DONE]":
             return []
         try:
-            obj = json.loads(data)
+            obj = jsontext.loads(data)
             if not isinstance(obj, dict):
                 raise _malformed(self.spec, self.model, f"{event or 'event'} data is not an object")
             kind = obj.get("type") or event

@@ -19,7 +19,7 @@ from vendors.types import (
     Usage,
     text_chunk,
 )
-from vendors.wires import Codec
+from vendors.wires import Codec, jsontext
 from vendors.wires.envelope import GuardedStream, decode_error, guard_decode
 from vendors.wires.reasoning import ReasoningStream, ThinkSplitter, split_think
 from vendors.wires.usage import parse_usage
@@ -229,7 +229,7 @@ class StreamDecoder:
             self.done = True
             return self._flush()
         try:
-            obj = json.loads(data)
+            obj = jsontext.loads(data)
         except (ValueError, RecursionError):
             obj = _NOT_JSON  # raised below, outside the handler: no JSONDecodeError (its .doc the raw event) chained
         if obj is _NOT_JSON:
@@ -245,7 +245,22 @@ class StreamDecoder:
             self._model = str(obj.get("model") or self.model)
             created = obj.get("created")
             self._created = created if isinstance(created, int) else int(time.time())
-        raw_choices = [raw for raw in obj.get("choices") or () if isinstance(raw, dict)]
+        raw_choices = obj.get("choices")
+        if type(raw_choices) is list and len(raw_choices) == 1 and obj.get("usage") is None:
+            # The usual chunk, one choice whose delta is one non-empty text field and nothing else: built
+            # directly, as the path below would build it (no think tags to split, no reasoning to track).
+            raw = raw_choices[0]
+            if type(raw) is dict and raw.get("finish_reason") is None and raw.get("usage") is None:
+                delta_raw = raw.get("delta")
+                index = raw.get("index", 0)
+                if type(delta_raw) is dict and len(delta_raw) == 1 and type(index) is int:
+                    (field, text), = delta_raw.items()
+                    if type(text) is str and text and (
+                            (field == "content" and self._think is None)
+                            or (field == "reasoning_content" and self._reasoning is None)):
+                        return [text_chunk(self._id, self._created, self._model, self._spec.name, field, text,
+                                           index, None)]
+        raw_choices = [raw for raw in raw_choices or () if isinstance(raw, dict)]
         choices = [self._choice(raw) for raw in raw_choices]
         usage = parse_usage(obj.get("usage"), spec=self._spec, model=self.model, stream=True)
         if usage is None:

@@ -79,8 +79,24 @@ class SSEParser:
                 self._buf += lines[0]
                 lines[0] = bytes(self._buf)
                 self._buf.clear()
+            line = self._line
             for raw in lines:
-                self._line(raw, events)
+                # The commonest lines inline (about every line of a stream): `data: ...`, `event: ...` and the
+                # blank line that ends an event; the same result as _line, which does every other line (and errors).
+                if raw[:6] == b"data: " and len(raw) <= self._max_line and (
+                        self._event_bytes + len(raw) <= self._max_event):
+                    self._event_bytes += len(raw)
+                    self._data.append(raw[6:].decode("utf-8", errors="replace"))  # an ASCII prefix: the same text
+                elif raw[:7] == b"event: " and len(raw) <= self._max_line:
+                    self._event = raw[7:].decode("utf-8", errors="replace")
+                elif not raw and self._data:
+                    data = self._data
+                    events.append((self._event, data[0] if len(data) == 1 else "\n".join(data)))
+                    self._event = ""
+                    self._data = []
+                    self._event_bytes = 0
+                else:
+                    line(raw, events)
         self._buf += rest
         if len(self._buf) > self._max_line:
             self._buf.clear()
