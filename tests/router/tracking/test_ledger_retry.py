@@ -226,3 +226,36 @@ def test_postgresql_away_and_the_spool_unwritable_keeps_rows_until_it_answers(em
         assert ledger_mod.stats()["dropped"] == before["dropped"]
     finally:
         tracking.reset()
+
+
+def test_a_row_postgresql_refuses_does_not_hold_back_the_others(postgres_server: Any, tmp_path: Path,
+                                                                 monkeypatch: Any) -> None:
+    import uuid
+
+    import psycopg
+
+    monkeypatch.setenv("FAREBOX_SPOOL", str(tmp_path / "spool"))
+    name = f"refuse_{uuid.uuid4().hex[:10]}"
+    postgres_server.psql(f"CREATE DATABASE {name}")
+    url = postgres_server.url.rsplit("/", 1)[0] + f"/{name}"
+    led = ledger_mod.get(url, batching=True, batch_size=10**6, flush_interval=3600)
+    led.open()
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute("CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN IF NEW.vendor = 'bad' THEN "
+                 "RAISE EXCEPTION 'no bad vendors'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql")
+    conn.execute("CREATE TRIGGER refuse BEFORE INSERT ON calls FOR EACH ROW EXECUTE FUNCTION refuse()")
+    before = ledger_mod.stats()
+    answers: dict[str, Any] = {}
+    try:
+        for i, vendor in enumerate(["openai", "bad", "openai"]):
+            row = tracking.CallRecord(ts=1.0 + i, vendor=vendor, model="m", status="ok", record_id=f"p{i}").to_row()
+            led.submit(row, lambda error, i=i: answers.__setitem__(f"p{i}", error))
+        with pytest.raises(LedgerError, match="no bad vendors"):
+            led.flush()
+        stored = [r[0] for r in conn.execute("SELECT record_id FROM calls ORDER BY record_id").fetchall()]
+        assert stored == ["p0", "p2"] and led.spooled == 0  # refused, not spooled for ever
+        assert [k for k, v in sorted(answers.items()) if v is not None] == ["p1"]
+        assert ledger_mod.stats()["dropped"] - before["dropped"] == 1
+    finally:
+        conn.close()
+        ledger_mod.close_all([led])
