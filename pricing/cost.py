@@ -100,7 +100,8 @@ def _getter(usage: object) -> Any:
     elif isinstance(usage, BaseModel):
         # A model's fields and extras as one dict: a name it lacks (usage_source on a Usage) is then a dict
         # miss, not pydantic's slow __getattr__; a property of its class is still read as an attribute.
-        fields = {**usage.__dict__, **(usage.__pydantic_extra__ or {})}
+        extra = usage.__pydantic_extra__
+        fields = {**usage.__dict__, **extra} if extra else usage.__dict__   # only read, never written
         cls = type(usage)
 
         def get(name: str, default: Any) -> Any:

@@ -46,14 +46,17 @@ def _merge(body: dict[str, Any], fragment: Mapping[str, Any]) -> None:
             body[key] = value
 
 
-def _encode_params(body: dict[str, Any], params: Mapping[str, Any], spec: VendorSpec, model: str) -> None:
-    def unsupported(name: str, why: str) -> UnsupportedParamError:
-        return UnsupportedParamError(f"{name} is not supported on the Anthropic Messages wire: {why}",
-                                     vendor=spec.name, model=model)
+def _unsupported(name: str, why: str, spec: VendorSpec, model: str) -> UnsupportedParamError:
+    return UnsupportedParamError(f"{name} is not supported on the Anthropic Messages wire: {why}",
+                                 vendor=spec.name, model=model)
 
+
+def _encode_params(body: dict[str, Any], params: Mapping[str, Any], spec: VendorSpec, model: str) -> None:
     max_tokens = params.get("max_tokens", params.get("max_completion_tokens"))
     # Messages requires max_tokens; the spec's default stands in when the caller gave none.
     body["max_tokens"] = spec.default_max_tokens if max_tokens is None else max_tokens
+    if not params:  # the usual call with no parameters: nothing below applies
+        return
     for name in ("temperature", "top_p", "top_k"):
         if params.get(name) is not None:
             body[name] = params[name]
@@ -75,12 +78,12 @@ def _encode_params(body: dict[str, Any], params: Mapping[str, Any], spec: Vendor
     fmt = params.get("response_format")
     fmt_type = fmt.get("type") if isinstance(fmt, Mapping) else fmt
     if fmt_type not in (None, "text"):
-        raise unsupported("response_format", f"{fmt_type!r} has no Messages equivalent")
+        raise _unsupported("response_format", f"{fmt_type!r} has no Messages equivalent", spec, model)
     for name in _NO_EQUIVALENT & params.keys():
         if params[name] is not None:
-            raise unsupported(name, "no Messages equivalent")
+            raise _unsupported(name, "no Messages equivalent", spec, model)
     if params.get("n") not in (None, 1):
-        raise unsupported("n", "one choice per request")
+        raise _unsupported("n", "one choice per request", spec, model)
 
 
 def _tool(tool: Mapping[str, Any]) -> dict[str, Any]:
@@ -142,6 +145,8 @@ def _convert_messages(messages: list[Any]) -> tuple[Any, list[dict[str, Any]]]:
 
 
 def _system(parts: list[Any]) -> Any:
+    if not parts:
+        return None
     blocks = [block for p in parts for block in _as_blocks(_user_content(p))]
     if not blocks:
         return None

@@ -34,13 +34,13 @@ def parse_usage(raw: Any, *, spec: VendorSpec, model: str, stream: bool = False)
     total = _count(raw.get("total_tokens"), "total_tokens", spec, model) or prompt + completion
     details = raw.get("prompt_tokens_details")
     cached = 0
-    if isinstance(details, dict | Mapping):
+    if details is not None and isinstance(details, dict | Mapping):
         cached = _count(details.get("cached_tokens"), "cached_tokens", spec, model)
     if not cached and "prompt_cache_hit_tokens" in raw:  # DeepSeek (§2.5)
         cached = _count(raw.get("prompt_cache_hit_tokens"), "prompt_cache_hit_tokens", spec, model)
     out_details = raw.get("completion_tokens_details")
     reasoning = 0
-    if isinstance(out_details, dict | Mapping):
+    if out_details is not None and isinstance(out_details, dict | Mapping):
         reasoning = _count(out_details.get("reasoning_tokens"), "reasoning_tokens", spec, model)
     # Counts checked by _count: built without a second validation (per call and per usage chunk).
     return trusted(Usage, prompt_tokens=prompt, completion_tokens=completion, total_tokens=total,
@@ -65,17 +65,18 @@ def read_anthropic_counts(raw: Any, counts: dict[str, int], *, spec: VendorSpec,
         if value is not None:   # compatible servers send null for cache fields they do not track
             counts[key] = _count(value, key, spec, model)
             seen = True
+    # Absent sub-objects are None: tested first, so the Mapping ABC check runs only for a non-dict object.
     split = raw.get("cache_creation")  # {ephemeral_5m_input_tokens, ephemeral_1h_input_tokens} (§5, Errata)
-    if isinstance(split, dict | Mapping):
+    if split is not None and isinstance(split, dict | Mapping):
         for key in ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"):
             if split.get(key) is not None:
                 counts[key] = _count(split[key], f"cache_creation.{key}", spec, model)
                 seen = True
     details = raw.get("output_tokens_details")
-    if isinstance(details, dict | Mapping) and details.get("thinking_tokens") is not None:
+    if details is not None and isinstance(details, dict | Mapping) and details.get("thinking_tokens") is not None:
         counts["thinking_tokens"] = _count(details["thinking_tokens"], "thinking_tokens", spec, model)
     tools = raw.get("server_tool_use")   # {web_search_requests, web_fetch_requests} (anthropic SDK ServerToolUsage)
-    if isinstance(tools, dict | Mapping):
+    if tools is not None and isinstance(tools, dict | Mapping):
         for key in _SERVER_TOOL_KEYS:
             if tools.get(key) is not None:
                 counts[key] = _count(tools[key], f"server_tool_use.{key}", spec, model)
