@@ -85,6 +85,25 @@ async def test_client_disconnect_cancels_the_vendor_request(gateway: Any, emu: A
     assert json.loads(row["tags"])["key_id"] == "master"
 
 
+async def test_a_client_gone_before_the_first_token_cancels_the_vendor_request(gateway: Any, emu: Any) -> None:
+    """The stream opens in the handler's own task: a client that leaves while only keep-alives went out
+    cancels the open, and the call is recorded cancelled, long before the vendor would have answered."""
+    emu.fault(vendor="deepseek", delay_s=5.0)   # gateway fixture: keepalive_s = 0.2
+    async with aiohttp.ClientSession() as s:
+        resp = await s.post(gateway.url + "/v1/chat/completions", json=BODY, headers=HEADERS)
+        async for _, line in _lines(resp):
+            assert line == ": keep-alive"
+            break
+        resp.close()
+    for _ in range(200):
+        rows = ledger_rows(gateway.ledger)
+        if rows:
+            break
+        await asyncio.sleep(0.05)
+    assert [r["status"] for r in rows] == ["cancelled"]
+    assert rows[0]["latency_s"] < 5.0 and rows[0]["completion_tokens"] == 0
+
+
 async def test_anthropic_stream_keepalive_and_events(gateway: Any, emu: Any) -> None:
     emu.fault(vendor="anthropic", delay_s=0.5)
     body = {"model": "claude", "max_tokens": 2000, "messages": [{"role": "user", "content": "Hi"}], "stream": True}
