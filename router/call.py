@@ -129,8 +129,13 @@ class Call:
         return resp
 
     async def run(self) -> Response:
-        """The plain (non-streamed) call, retried per policy."""
-        resp = await retry.run_with_retries(self._once, self.num_retries)
+        """The plain (non-streamed) call, retried per policy (the first attempt awaited here directly)."""
+        try:
+            resp = await self._once()
+        except FareboxError as exc:
+            if not exc.retryable or self.num_retries == 0:
+                raise
+            resp = await retry.run_with_retries(self._once, self.num_retries, first=exc)
         return self.finish(resp)
 
     def finish(self, resp: Response) -> Response:

@@ -74,17 +74,21 @@ def policy(num_retries: int | None, *, cap: float = WAIT_CAP) -> AsyncRetrying:
     )
 
 
-async def run_with_retries(attempt: Callable[[], Awaitable[T]], num_retries: int | None) -> T:
+async def run_with_retries(attempt: Callable[[], Awaitable[T]], num_retries: int | None,
+                           first: FareboxError | None = None) -> T:
     """`attempt()` once; only after a retryable failure is the tenacity policy built (a hot-path saving).
 
-    The first failure is replayed as the policy's first attempt, so counts and waits are unchanged.
+    The first failure is replayed as the policy's first attempt, so counts and waits are unchanged. `first`:
+    that first attempt was already made by the caller (one coroutine less on the usual, successful path) and
+    failed with this retryable error.
     """
-    try:
-        return await attempt()
-    except FareboxError as exc:
-        if not exc.retryable or num_retries == 0:
-            raise
-        first: FareboxError | None = exc
+    if first is None:
+        try:
+            return await attempt()
+        except FareboxError as exc:
+            if not exc.retryable or num_retries == 0:
+                raise
+            first = exc
 
     async def again() -> T:
         nonlocal first

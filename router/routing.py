@@ -204,8 +204,10 @@ class Router:
 
     async def _deadline(self, alias: str, messages: Any, stream: bool, kwargs: dict[str, Any],
                         deadline: float | None, trace: Any) -> Any:
-        return await retry.within(deadline, self._route(alias, messages, stream, kwargs, trace),
-                                  what=" before any deployment answered", model=alias)
+        work = self._route(alias, messages, stream, kwargs, trace)
+        if deadline is None:  # no bound on the whole call: one coroutine less per call
+            return await work
+        return await retry.within(deadline, work, what=" before any deployment answered", model=alias)
 
     def _known_model(self, model: str) -> None:
         """A name that is not an alias must be a model Farebox knows; the error lists this Router's aliases."""
