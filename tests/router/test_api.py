@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -198,21 +199,24 @@ def _background_transport() -> Any:
     return transport._transports[loop.loop()]
 
 
-def _pooled(session: Any) -> list[Any]:
-    """The idle keep-alive connections in the session's pool (aiohttp internals)."""
-    return [proto for conns in session.connector._conns.values() for proto, _ in conns]
+def _pooled(session: Any, port: int | None = None) -> list[Any]:
+    """The idle keep-alive connections in the session's pool (aiohttp internals), to `port` if given (the
+    background loop's session outlives each test: earlier tests may have left connections to other servers)."""
+    return [proto for key, conns in session.connector._conns.items() if port is None or key.port == port
+            for proto, _ in conns]
 
 
 def test_sync_calls_share_one_session_and_one_connection(emu: Emulator, openai_kw: dict[str, Any]) -> None:
     router.completion("openai/gpt-5.1", HI, **openai_kw)
     tp = _background_transport()
     session = tp.session
-    (conn,) = _pooled(session)
+    port = urlsplit(emu.url).port
+    (conn,) = _pooled(session, port)
     for i in range(4):
         resp = router.completion("openai/gpt-5.1", [{"role": "user", "content": f"n{i}"}], **openai_kw)
         assert resp.choices[0].message.content.endswith(f"You said: n{i}")
         assert _background_transport() is tp and tp.session is session and not session.closed
-        assert _pooled(session) == [conn]  # the same TCP connection, back in the pool
+        assert _pooled(session, port) == [conn]  # the same TCP connection, back in the pool
         assert not session.connector._acquired
     assert len(emu.requests) == 5
 
@@ -348,7 +352,7 @@ def test_sync_from_eight_threads(emu: Emulator, openai_kw: dict[str, Any]) -> No
     assert len(emu.requests) == 8
     tp = _background_transport()
     assert not tp.session.connector._acquired
-    assert len(_pooled(tp.session)) <= 8
+    assert len(_pooled(tp.session, urlsplit(emu.url).port)) <= 8
 
 
 def test_sync_inside_running_loop(emu: Emulator, openai_kw: dict[str, Any]) -> None:
