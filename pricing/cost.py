@@ -173,8 +173,8 @@ def _per_million(tokens: int, usd_per_mtok: Decimal) -> Decimal:
 
 
 class _PerToken:
-    """One Rates' prices per token (the per-million rate scaled by 10^-6, exact: the same coefficient and
-    exponent as scaling each product), and the exact zero of each, computed once per rates object."""
+    """One set of rates' prices per token (the per-million rate scaled by 10^-6, exact: the same coefficient and
+    exponent as scaling each product) and the exact zero of each, computed once per set of rate values."""
 
     __slots__ = ("cache_read", "cache_write", "cache_write_1h", "input", "output", "zeros")
 
