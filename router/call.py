@@ -132,9 +132,7 @@ class Call:
         """The plain (non-streamed) call, retried per policy (the first attempt awaited here directly)."""
         try:
             resp = await self._once()
-        except FareboxError as exc:
-            if not exc.retryable or self.num_retries == 0:
-                raise
+        except FareboxError as exc:  # retried (or re-raised) by the one retry policy
             resp = await retry.run_with_retries(self._once, self.num_retries, first=exc)
         return self.finish(resp)
 

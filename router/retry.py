@@ -80,15 +80,15 @@ async def run_with_retries(attempt: Callable[[], Awaitable[T]], num_retries: int
 
     The first failure is replayed as the policy's first attempt, so counts and waits are unchanged. `first`:
     that first attempt was already made by the caller (one coroutine less on the usual, successful path) and
-    failed with this retryable error.
+    failed with this error; re-raised here when it is not to be retried.
     """
     if first is None:
         try:
             return await attempt()
         except FareboxError as exc:
-            if not exc.retryable or num_retries == 0:
-                raise
             first = exc
+    if not first.retryable or num_retries == 0:
+        raise first
 
     async def again() -> T:
         nonlocal first
