@@ -105,7 +105,7 @@ class Call:
         started = time.perf_counter()
         status: int | None = None
         try:
-            tp = await transport.for_running_loop()
+            tp = transport.current() or await transport.for_running_loop()
             self.mark_sent()
             status, headers, raw = await tp.post(t.url, self.headers, self.body, timeout=self.timeout,
                                                  vendor=t.vendor, model=t.model)

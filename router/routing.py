@@ -157,6 +157,15 @@ class Router:
 
     # -- choice ------------------------------------------------------------------------------------
     async def _order(self, alias: str, messages: Any, kwargs: Mapping[str, Any]) -> list[Deployment]:
+        if self.config.strategy == "lowest-latency":  # the one order that asks the (maybe shared) state
+            deps = self._groups[alias]
+            latency = await self.state.latencies([d.label for d in deps])
+            ranked = dict(zip((d.label for d in deps), latency, strict=True))
+            return sorted(deps, key=lambda d: ranked[d.label] or 0.0)
+        return self._ordered(alias, messages, kwargs)
+
+    def _ordered(self, alias: str, messages: Any, kwargs: Mapping[str, Any]) -> list[Deployment]:
+        """Every strategy but lowest-latency: no state to ask, so no coroutine on each call."""
         deps = list(self._groups[alias])
         strategy = self.config.strategy
         if strategy == "weighted":
@@ -166,10 +175,6 @@ class Router:
                 pool.remove(pick)
                 out.append(pick)
             return out
-        if strategy == "lowest-latency":
-            latency = await self.state.latencies([d.label for d in deps])
-            ranked = dict(zip((d.label for d in deps), latency, strict=True))
-            return sorted(deps, key=lambda d: ranked[d.label] or 0.0)
         if strategy == "lowest-cost":
             return sorted(deps, key=lambda d: expected_cost(d.model, messages, kwargs))
         return deps
@@ -235,13 +240,17 @@ class Router:
             if group in seen:
                 continue
             seen.add(group)
-            remaining = await self._order(group, messages, kwargs)
+            remaining = (await self._order(group, messages, kwargs) if self.config.strategy == "lowest-latency"
+                         else self._ordered(group, messages, kwargs))
             limits = [self._limits[d.label] for d in remaining]
             if tokens < 0 and any(lim is not None and lim.tpm for lim in limits):
 
                 tokens = prompt_bytes(messages) // 4 + int(kwargs.get("max_tokens") or 0)
             while remaining:
-                pick = await state.pick([d.label for d in remaining], limits, max(tokens, 0))
+                labels = [d.label for d in remaining]
+                # Local state answers at once: no coroutine per call. Shared state (Redis) is awaited.
+                pick = (await state.pick(labels, limits, max(tokens, 0)) if state.shared
+                        else state.pick_now(labels, limits, max(tokens, 0)))
                 skipped += pick.cooled
                 if pick.index is None:
                     if pick.limited and self.config.rate_limit == "wait" and not pick.cooled:
@@ -297,7 +306,8 @@ class Router:
             raise
         if trace is not None:
             trace.call, call.trace = call, trace
-        await _preflight(call, options)
+        if _may_not_fit(call):
+            await _preflight(call, options)
         if stream:
             result: Any = await open_stream(call)
         else:
@@ -334,18 +344,29 @@ class Router:
         return tracking.run_sync(lambda: self.acompletion(model, messages, **kwargs))
 
 
+def _window(call: Any) -> int | None:
+    target = call.target
+    if target.catalogue_id is None:
+        return None
+    try:
+        return pricing.price(target.catalogue_id, vendor=target.vendor).context_window
+    except LookupError:
+        return None
+
+
+def _may_not_fit(call: Any) -> bool:
+    """Whether the prompt must be counted against the model's window (a sync test: no coroutine per call)."""
+    window = _window(call)
+    # A BPE token is at least one byte: a prompt of no more bytes than the window fits without counting.
+    return bool(window) and prompt_bytes(call.req.messages) > window
+
+
 async def _preflight(call: Any, options: Mapping[str, Any]) -> None:
     """ContextWindowExceededError before sending when the prompt cannot fit the model's window."""
     target = call.target
-    if target.catalogue_id is None:
-        return
-
-    try:
-        window = pricing.price(target.catalogue_id, vendor=target.vendor).context_window
-    except LookupError:
-        return
+    window = _window(call)
     if not window or prompt_bytes(call.req.messages) <= window:
-        return  # a BPE token is at least one byte: this prompt fits without counting
+        return
     model = f"{target.vendor}/{target.catalogue_id}"
     tokens = await asyncio.to_thread(pricing.count_tokens, model, messages=call.req.messages)
     wanted = tokens + int(options.get("max_tokens") or 0)

@@ -264,7 +264,7 @@ async def open_stream(call: Call) -> AsyncStream:
         stream: AsyncStream | None = None
         recorded = len(call.attempts)
         try:
-            tp = await transport.for_running_loop()
+            tp = transport.current() or await transport.for_running_loop()
             call.mark_sent()
             resp = await tp.open(t.url, call.headers, call.body, timeout=call.timeout, vendor=t.vendor, model=t.model)
             status = resp.status

@@ -19,7 +19,8 @@ from vendors.errors import (
 from vendors.secrets import redact_url
 from vendors.wires import sse
 
-__all__ = ["ByteStream", "Transport", "aclose_all", "configure", "connection_error", "for_running_loop", "limits"]
+__all__ = ["ByteStream", "Transport", "aclose_all", "configure", "connection_error", "current", "for_running_loop",
+           "limits"]
 
 # Defaults when a call gives no `timeout` (README "Timeouts"): seconds to connect; longest silence of a
 # stream (before its first byte and between chunks); the whole of a plain reply per attempt (a plain
@@ -196,6 +197,12 @@ async def _close_at_shutdown(transport: Transport) -> AsyncIterator[None]:
         yield
     finally:
         await transport.close()
+
+
+def current() -> Transport | None:
+    """The running loop's open Transport, if it has one (no coroutine: every call asks, on the hot path)."""
+    transport = _transports.get(asyncio.get_running_loop())
+    return None if transport is None or transport.session.closed else transport
 
 
 async def for_running_loop() -> Transport:

@@ -238,14 +238,19 @@ _CHUNK_SET = frozenset({"id", "created", "model", "vendor", "choices"})
 
 
 def text_chunk(id: str, created: int, model: str, vendor: str, field: str, text: str, index: int | None = None,
-               finish_reason: str | None = None) -> Chunk:
+               finish_reason: str | None = None, role: str | None = None) -> Chunk:
     """The commonest chunk, one choice with one text field (`content` or `reasoning_content`), built without
     validation: about half the cost of validating it, on every chunk of a stream. The caller guarantees the
-    types; `index` None leaves the choice's index and finish_reason unset, as a `{"delta": ...}` choice would."""
+    types; `index` None leaves the choice's index and finish_reason unset, as a `{"delta": ...}` choice would.
+    `role` (a stream's first chunk: "assistant" with its first text) sets the delta's role too."""
     new, put = _new, _set
     delta = new(Delta)
-    put(delta, "__dict__", {**_NO_DELTA, field: text})
-    put(delta, "__pydantic_fields_set__", {field})
+    if role is None:
+        put(delta, "__dict__", {**_NO_DELTA, field: text})
+        put(delta, "__pydantic_fields_set__", {field})
+    else:
+        put(delta, "__dict__", {**_NO_DELTA, "role": role, field: text})
+        put(delta, "__pydantic_fields_set__", {"role", field})
     choice = new(ChunkChoice)
     if index is None:
         put(choice, "__dict__", {"index": 0, "delta": delta, "finish_reason": None})

@@ -21,6 +21,7 @@ from router.gateway.responses import cost_headers, json_response, openai_error
 from router.gateway.settings import GatewaySettings
 from router.gateway.wiring import make_guard
 from router.tracking import metrics
+from vendors.wires import jsontext
 
 __all__ = ["Gateway", "build_app"]
 
@@ -42,7 +43,7 @@ class OpenAIStream:
         """The hot path, a delta of text only: the same JSON as chunk_bytes, from a per-stream prefix (~4x faster)."""
         choice = chunk.choices[0]
         d = choice.delta
-        if (len(chunk.choices) != 1 or choice.index or d.role is not None or d.tool_calls or d.thinking_blocks
+        if (len(chunk.choices) != 1 or choice.index or d.tool_calls or d.thinking_blocks
                 or d.reasoning_details or (d.content is None) == (d.reasoning_content is None)):
             return None
         key = (chunk.id, chunk.created, chunk.model)
@@ -52,7 +53,8 @@ class OpenAIStream:
                               ensure_ascii=False)
             self._prefix = (key, b"data: " + head[:-1].encode() + b',"choices":[{"index":0,"delta":{')
         name, text = ("content", d.content) if d.content is not None else ("reasoning_content", d.reasoning_content)
-        return (self._prefix[1] + b'"' + name.encode() + b'":' + json.dumps(text, ensure_ascii=False).encode()
+        role = b"" if d.role is None else b'"role":' + json.dumps(d.role, ensure_ascii=False).encode() + b","
+        return (self._prefix[1] + role + b'"' + name.encode() + b'":' + json.dumps(text, ensure_ascii=False).encode()
                 + b'},"finish_reason":null}]}\n\n')
 
     def chunk(self, chunk: Any) -> bytes:
@@ -100,16 +102,21 @@ class Gateway:
     async def read_json(self, request: web.Request) -> Any:
         """The JSON body, or a 400 naming what is wrong (type, size, syntax, a slow sender)."""
         limit = self.settings.max_body_bytes
-        ctype = request.content_type
-        if ctype != "application/json":
+        # The header as every SDK sends it needs no parsing; anything else is parsed (charset, case, spaces).
+        if request.headers.get("Content-Type") != "application/json" and request.content_type != "application/json":
+            ctype = request.content_type
             raise GatewayError(400, f"Content-Type must be application/json, got {ctype or 'none'!r}",
                                code="unsupported_content_type")
         if request.content_length is not None and request.content_length > limit:
             raise GatewayError(400, f"request body is {request.content_length} bytes; this gateway accepts at most "
                                     f"{limit} (gateway.max_body_bytes)", code="request_too_large")
+        content = request.content
         try:
-            if request.content.is_eof():  # the usual case, all of it came with the headers: no timer to arm
-                raw = await _read_limited(request, limit)
+            if content.is_eof():  # the usual case, all of it came with the headers: no timer, no coroutine
+                raw = content.read_nowait()
+                if len(raw) > limit:
+                    raise GatewayError(400, f"request body is over {limit} bytes (gateway.max_body_bytes)",
+                                       code="request_too_large")
             else:
                 async with asyncio.timeout(self.settings.read_timeout_s):
                     raw = await _read_limited(request, limit)
@@ -117,7 +124,7 @@ class Gateway:
             raise GatewayError(400, f"the request body did not arrive within {self.settings.read_timeout_s:g}s "
                                     "(gateway.read_timeout_s)", code="request_timeout") from None
         try:
-            return json.loads(raw)
+            return jsontext.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             raise GatewayError(400, f"the request body is not valid JSON: {exc}", code="invalid_json") from None
 

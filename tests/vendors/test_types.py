@@ -59,16 +59,36 @@ def test_decoded_text_deltas_match_validation_and_junk_still_fails() -> None:
                      '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":5}}')
 
 
+@pytest.mark.parametrize("role", [None, "assistant", "first"])
 @pytest.mark.parametrize(("vendor", "field", "index"), [("openai", "content", 0), ("openai", "content", 2),
                                                         ("deepseek", "reasoning_content", 0)])
-def test_the_decoders_usual_text_chunk_is_the_validated_one(vendor, field, index) -> None:
-    """OpenAI-wire chunks of one text field take a direct path in StreamDecoder.feed: the same chunk."""
+def test_the_decoders_usual_text_chunk_is_the_validated_one(vendor, field, index, role) -> None:
+    """OpenAI-wire chunks of one text field (and a first chunk's role with it) take a direct path in
+    StreamDecoder.feed: the same chunk."""
     decoder = openai_chat.StreamDecoder(registry.get(vendor), model="m")
+    delta = {field: "hé"} if role is None else {"role": "assistant", field: "hé"}
+    if role == "first":
+        delta = {field: "hé", "role": "assistant"}
     event = {"id": "c1", "created": 7, "model": "m2",
-             "choices": [{"index": index, "delta": {field: "hé"}, "finish_reason": None, "logprobs": None}]}
+             "choices": [{"index": index, "delta": delta, "finish_reason": None, "logprobs": None}]}
     [built] = decoder.feed("", json.dumps(event))
     same(built, Chunk.model_validate({"id": "c1", "created": 7, "model": "m2", "vendor": vendor, "usage": None,
-                                      "choices": [{"index": index, "delta": {field: "hé"}, "finish_reason": None}]}))
+                                      "choices": [{"index": index, "delta": delta, "finish_reason": None}]}))
+
+
+@pytest.mark.parametrize("delta", [{"role": "", "content": "hi"}, {"role": 5, "content": "hi"},
+                                   {"role": "assistant", "content": ""}, {"role": "assistant", "refusal": "no"}])
+def test_a_first_chunk_the_direct_path_does_not_take_decodes_as_before(delta) -> None:
+    """MiniMax's empty role, a wrong role, empty content: the general path decides, as it always did."""
+    decoder = openai_chat.CODEC.stream_decoder(registry.get("openai"), model="m")
+    event = json.dumps({"id": "c1", "created": 7, "model": "m2", "choices": [{"index": 0, "delta": delta}]})
+    if delta["role"] == 5:
+        with pytest.raises(MalformedResponseError):
+            decoder.feed("", event)
+        return
+    [built] = decoder.feed("", event)
+    want = {k: v for k, v in delta.items() if v and k in ("role", "content")}
+    assert built.choices[0].delta.model_dump(exclude_none=True) == want
 
 
 def test_minimax_text_still_goes_through_its_think_tag_splitter() -> None:

@@ -253,13 +253,21 @@ class StreamDecoder:
             if type(raw) is dict and raw.get("finish_reason") is None and raw.get("usage") is None:
                 delta_raw = raw.get("delta")
                 index = raw.get("index", 0)
-                if type(delta_raw) is dict and len(delta_raw) == 1 and type(index) is int:
-                    (field, text), = delta_raw.items()
+                if type(delta_raw) is dict and type(index) is int:
+                    role = text = None
+                    if len(delta_raw) == 1:
+                        (field, text), = delta_raw.items()
+                    elif len(delta_raw) == 2 and "role" in delta_raw:
+                        # A stream's first chunk: its role with the first text, the same direct path.
+                        first, second = delta_raw.items()
+                        (_, role), (field, text) = (first, second) if first[0] == "role" else (second, first)
+                        if type(role) is not str or not role:
+                            text = None
                     if type(text) is str and text and (
                             (field == "content" and self._think is None)
                             or (field == "reasoning_content" and self._reasoning is None)):
                         return [text_chunk(self._id, self._created, self._model, self._spec.name, field, text,
-                                           index, None)]
+                                           index, None, role)]
         raw_choices = [raw for raw in raw_choices or () if isinstance(raw, dict)]
         choices = [self._choice(raw) for raw in raw_choices]
         usage = parse_usage(obj.get("usage"), spec=self._spec, model=self.model, stream=True)

@@ -19,6 +19,8 @@ from vendors.types import Chunk
     {"reasoning_content": "thinking…"},
     {"content": ""},
     {"role": "assistant", "content": "hi"},
+    {"role": "assistant", "reasoning_content": "hm"},
+    {"role": "assistant"},
     {"content": "a", "reasoning_content": "b"},
     {"tool_calls": [{"index": 0, "id": "call_1", "function": {"name": "f", "arguments": ""}}]},
 ])
