@@ -89,7 +89,11 @@ class Transport:
                                          allow_redirects=False) as resp:
                 if 300 <= resp.status < 400:
                     raise redirect_error(resp, vendor=vendor, model=model)
-                data = await _read_capped(resp, vendor=vendor, model=model)
+                length = resp.content_length
+                if length is not None and length <= sse.get_limits()[1] and not resp.headers.get("Content-Encoding"):
+                    data = await resp.read()  # the usual reply: its length known and within the cap, no coroutine more
+                else:
+                    data = await _read_capped(resp, vendor=vendor, model=model)
                 return resp.status, resp.headers, data
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise connection_error(exc, vendor=vendor, model=model) from exc
