@@ -295,13 +295,20 @@ _SET = frozenset({"input", "cache_read", "cache_write", "output", "reasoning", "
 _SET_WITH_SEARCH = _SET | {"web_search"}
 
 
+_slot = BaseModel.__dict__
+_put_dict = _slot["__dict__"].__set__
+_put_fields = _slot["__pydantic_fields_set__"].__set__
+_put_extra = _slot["__pydantic_extra__"].__set__
+_put_private = _slot["__pydantic_private__"].__set__
+
+
 def _built(state: dict[str, Any], fields_set: frozenset[str]) -> Cost:
     """The Cost that Cost(**values) validates to, built directly: every value is one cost() computed (exact
     Decimals, checked counts) or a field of a validated price row, and this runs once per priced call.
     `state` holds every field (the defaults of those not set); `fields_set` names the ones cost() set."""
     obj = object.__new__(Cost)
-    object.__setattr__(obj, "__dict__", state)   # a frozen model: its own __setattr__ refuses
-    object.__setattr__(obj, "__pydantic_fields_set__", set(fields_set))
-    object.__setattr__(obj, "__pydantic_extra__", None)   # extra="forbid"
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _put_dict(obj, state)   # through the slot descriptors: a frozen model's own __setattr__ refuses
+    _put_fields(obj, set(fields_set))
+    _put_extra(obj, None)   # extra="forbid"
+    _put_private(obj, None)
     return obj
