@@ -124,7 +124,9 @@ class Call:
         except BaseException as exc:
             self.record(started, status, exc)
             raise
-        resp.cost = costing.cost_for(t, resp.usage, self.req, service_tier=getattr(resp, "service_tier", None))
+        # The tier the reply says served it (an extra field: a dict read, not pydantic's __getattr__ on a miss).
+        extra = resp.__pydantic_extra__
+        resp.cost = costing.cost_for(t, resp.usage, self.req, service_tier=extra.get("service_tier") if extra else None)
         self.record(started, status, None, resp.cost)
         return resp
 

@@ -122,6 +122,7 @@ class Profile:
     chat_id: Callable[[str], str]
     tool_id: Callable[[str, str], str]
     fingerprint: bool = False
+    service_tier: bool = False                  # non-stream replies name the tier that served them (OpenAI)
     errors: ErrorStyle = errors.OPENAI          # error envelopes and code -> status (errors.py)
     auth: Auth = BEARER_AUTH                    # answers to a missing or unknown key
     strict_anthropic: bool = False              # the Anthropic API itself: anthropic-version, thinking budget bounds
@@ -156,6 +157,7 @@ _ALL = (
         chat_id=lambda d: f"chatcmpl-{d[:29]}",
         tool_id=lambda d, name: f"call_{d[:24]}",
         fingerprint=True,
+        service_tier=True,
         auth=Auth(missing=Reject(401, "You didn't provide an API key. You need to provide your API key in an "
                                       "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")),
         text_only=text_only_openai,
@@ -288,6 +290,9 @@ OPTION_DEFAULTS: dict[str, Any] = {
     "validate_signatures": True,  # Anthropic surface: check replayed thinking signatures
     "stream_usage": "honour",  # MiniMax: "never" = usage null in every chunk (Archestra, §1.5)
     "reply_usage": "honour",  # OpenAI surface, non-stream: "omit" = no usage key (some compatible servers)
+    # openai, non-stream: the reply's service_tier (the tier that served the request, which OpenAI bills). None
+    # echoes the request's ("auto" or none: "default"); a name forces it, e.g. "priority" for an "auto" request.
+    "served_tier": None,
     "reasoning_mode": "incremental",  # MiniMax reasoning_details in streams: or "cumulative"
     "content_as_parts": False,  # MiniMax: message.content as [{"type":"text","text":...}]
     "token_plan": True,  # MiniMax: sk-cp- keys on *-highspeed models get 2056 (§1.2)

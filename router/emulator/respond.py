@@ -138,6 +138,9 @@ def _wire(state: State, call: Incoming, plan: Plan, opts: dict[str, Any], stream
     if stream:
         return list(openai_wire.stream_events(octx, plan))
     reply = openai_wire.completion_body(octx, plan)
+    if call.profile.service_tier:
+        asked = body.get("service_tier")
+        reply["service_tier"] = opts["served_tier"] or (asked if asked not in (None, "auto") else "default")
     if opts["reply_usage"] == "omit":
         del reply["usage"]  # some OpenAI-compatible servers and proxies send none
     return reply

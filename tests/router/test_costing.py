@@ -471,3 +471,18 @@ def test_a_service_tier_asked_for_is_priced_at_its_rates(emu: Emulator) -> None:
     usage = flex.usage
     assert flex.cost.total == per_million(usage.prompt_tokens, "2.50") + per_million(usage.completion_tokens, "15.00")
     assert standard.cost.total == 2 * flex.cost.total
+
+
+def test_the_tier_the_reply_says_served_it_is_the_one_priced(emu: Emulator) -> None:
+    """OpenAI bills the tier that served the request, which its reply names (service_tier): for "auto" on a
+    project with Scale Tier credits that can be "priority"; a standard answer says "default"."""
+    pin = Pin("openai", "openai/gpt-5.5", "openai", "5.00", "30.00", "0.50")
+    standard = call(emu, pin, extra_body={"service_tier": "auto"})
+    assert standard.service_tier == "default" and standard.cost.service_tier is None
+    emu.set_options("openai", served_tier="priority")
+    served = call(emu, pin, extra_body={"service_tier": "auto"})
+    assert served.service_tier == "priority" and served.cost.service_tier == "priority"
+    usage = served.usage
+    assert served.cost.total == (per_million(usage.prompt_tokens, "12.50")
+                                 + per_million(usage.completion_tokens, "75.00"))
+    assert served.cost.total == Decimal("2.5") * standard.cost.total

@@ -165,10 +165,15 @@ def decode_response(body: Any, spec: VendorSpec, *, model: str) -> Response:
         choices.append({"index": raw.get("index", i), "message": _message(raw["message"], spec),
                         "finish_reason": _finish(raw.get("finish_reason"))})
     usage = parse_usage(body.get("usage"), spec=spec, model=model) or Usage()
+    fields = {"id": str(body.get("id") or ""), "created": _created(body), "model": str(body.get("model") or model),
+              "vendor": spec.name, "choices": choices, "usage": usage}
+    tier = body.get("service_tier")
+    if isinstance(tier, str) and tier:
+        # The tier that served the request (OpenAI: "default", "flex", "priority"; for an "auto" request the one
+        # it chose), which is the one billed: resp.service_tier, and the cost is priced at it.
+        fields["service_tier"] = tier
     # One nested validation instead of one per object (a per-call hot path).
-    return _validate_response({"id": str(body.get("id") or ""), "created": _created(body),
-                               "model": str(body.get("model") or model), "vendor": spec.name,
-                               "choices": choices, "usage": usage})
+    return _validate_response(fields)
 
 
 def _message(raw: Mapping[str, Any], spec: VendorSpec) -> dict[str, Any]:
