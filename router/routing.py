@@ -156,13 +156,12 @@ class Router:
             state.succeeded_now(dep.label, latency)
 
     # -- choice ------------------------------------------------------------------------------------
-    async def _order(self, alias: str, messages: Any, kwargs: Mapping[str, Any]) -> list[Deployment]:
-        if self.config.strategy == "lowest-latency":  # the one order that asks the (maybe shared) state
-            deps = self._groups[alias]
-            latency = await self.state.latencies([d.label for d in deps])
-            ranked = dict(zip((d.label for d in deps), latency, strict=True))
-            return sorted(deps, key=lambda d: ranked[d.label] or 0.0)
-        return self._ordered(alias, messages, kwargs)
+    async def _by_latency(self, alias: str) -> list[Deployment]:
+        """lowest-latency, the one order that asks the (maybe shared) state."""
+        deps = self._groups[alias]
+        latency = await self.state.latencies([d.label for d in deps])
+        ranked = dict(zip((d.label for d in deps), latency, strict=True))
+        return sorted(deps, key=lambda d: ranked[d.label] or 0.0)
 
     def _ordered(self, alias: str, messages: Any, kwargs: Mapping[str, Any]) -> list[Deployment]:
         """Every strategy but lowest-latency: no state to ask, so no coroutine on each call."""
@@ -240,7 +239,7 @@ class Router:
             if group in seen:
                 continue
             seen.add(group)
-            remaining = (await self._order(group, messages, kwargs) if self.config.strategy == "lowest-latency"
+            remaining = (await self._by_latency(group) if self.config.strategy == "lowest-latency"
                          else self._ordered(group, messages, kwargs))
             limits = [self._limits[d.label] for d in remaining]
             if tokens < 0 and any(lim is not None and lim.tpm for lim in limits):
@@ -306,8 +305,9 @@ class Router:
             raise
         if trace is not None:
             trace.call, call.trace = call, trace
-        if _may_not_fit(call):
-            await _preflight(call, options)
+        window = _window_to_check(call)
+        if window is not None:
+            await _preflight(call, options, window)
         if stream:
             result: Any = await open_stream(call)
         else:
@@ -344,29 +344,22 @@ class Router:
         return tracking.run_sync(lambda: self.acompletion(model, messages, **kwargs))
 
 
-def _window(call: Any) -> int | None:
+def _window_to_check(call: Any) -> int | None:
+    """The model's context window when the prompt must be counted against it, else None (a plain function:
+    no coroutine per call). A BPE token is at least one byte: a prompt of no more bytes fits without counting."""
     target = call.target
     if target.catalogue_id is None:
         return None
     try:
-        return pricing.price(target.catalogue_id, vendor=target.vendor).context_window
+        window = pricing.price(target.catalogue_id, vendor=target.vendor).context_window
     except LookupError:
         return None
+    return window if window and prompt_bytes(call.req.messages) > window else None
 
 
-def _may_not_fit(call: Any) -> bool:
-    """Whether the prompt must be counted against the model's window (a sync test: no coroutine per call)."""
-    window = _window(call)
-    # A BPE token is at least one byte: a prompt of no more bytes than the window fits without counting.
-    return bool(window) and prompt_bytes(call.req.messages) > window
-
-
-async def _preflight(call: Any, options: Mapping[str, Any]) -> None:
-    """ContextWindowExceededError before sending when the prompt cannot fit the model's window."""
+async def _preflight(call: Any, options: Mapping[str, Any], window: int) -> None:
+    """ContextWindowExceededError before sending when the prompt cannot fit the model's `window`."""
     target = call.target
-    window = _window(call)
-    if not window or prompt_bytes(call.req.messages) <= window:
-        return
     model = f"{target.vendor}/{target.catalogue_id}"
     tokens = await asyncio.to_thread(pricing.count_tokens, model, messages=call.req.messages)
     wanted = tokens + int(options.get("max_tokens") or 0)
