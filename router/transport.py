@@ -75,7 +75,11 @@ class Transport:
 
     def __init__(self) -> None:
         connector = aiohttp.TCPConnector(limit=512, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30)
-        self.session = aiohttp.ClientSession(connector=connector, auto_decompress=True, trust_env=False)
+        # No cookie jar: a vendor's Set-Cookie (Cloudflare's __cf_bm on api.openai.com) must not ride along on the
+        # next caller's request over the shared pool, a gateway's other tenants included; and no cookies to
+        # filter on every request.
+        self.session = aiohttp.ClientSession(connector=connector, auto_decompress=True, trust_env=False,
+                                             cookie_jar=aiohttp.DummyCookieJar())
         self._closer: AsyncIterator[None] | None = None
 
     async def post(self, url: str, headers: Mapping[str, str], body: bytes, *, timeout: float | None,

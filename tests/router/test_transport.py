@@ -191,3 +191,43 @@ async def test_a_json_body_over_the_cap_is_refused(emu: Emulator) -> None:
     assert isinstance(err, errors.MalformedResponseError), err
     assert "max_event_bytes" in str(err)
     assert elapsed < 10.0 and lag < 1.0, (elapsed, lag)  # generous bounds: the old code stalled for seconds
+
+
+# -- a vendor that sets cookies --------------------------------------------------------------------------
+
+@pytest.fixture
+async def cookie_setter() -> Any:
+    """An OpenAI-shaped upstream on loopback that sets a cookie on every reply and records the Cookie header."""
+    from aiohttp import web
+
+    seen: list[str | None] = []
+
+    async def chat(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Cookie"))
+        resp = web.json_response({"id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+                                  "choices": [{"index": 0, "finish_reason": "stop",
+                                               "message": {"role": "assistant", "content": "hi"}}],
+                                  "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}})
+        resp.set_cookie("__cf_bm", "tenant-a-session", path="/")
+        return resp
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", chat)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    # By name, not by IP: aiohttp's default jar keeps no cookies from an IP address.
+    yield f"http://localhost:{port}/v1", seen
+    await runner.cleanup()
+
+
+async def test_a_vendors_cookie_never_rides_on_the_next_request(cookie_setter: Any) -> None:
+    """The pooled session keeps no cookies: one caller's vendor cookie is not sent with anyone's next call."""
+    url, seen = cookie_setter
+    for key in ("sk-tenant-a-0123456789", "sk-tenant-b-0123456789"):
+        resp = await router.acompletion("openai/gpt-4o-mini", [{"role": "user", "content": "hi"}], base_url=url,
+                                        api_key=key)
+        assert resp.choices[0].message.content == "hi"
+    assert seen == [None, None]
