@@ -120,7 +120,8 @@ def _convert_messages(messages: list[Any]) -> tuple[Any, list[dict[str, Any]]]:
     system: list[Any] = []
     out: list[dict[str, Any]] = []
     for raw in messages:
-        msg = raw.model_dump(exclude_none=True) if hasattr(raw, "model_dump") else raw
+        # A dict (as build_request leaves every message) first: hasattr on a dict raises and catches inside.
+        msg = raw if type(raw) is dict else raw.model_dump(exclude_none=True) if hasattr(raw, "model_dump") else raw
         role = msg.get("role")
         if role in _SYSTEM_ROLES:
             system.append(_with_cache(msg, msg.get("content") or ""))
