@@ -93,11 +93,8 @@ class Transport:
                                          allow_redirects=False) as resp:
                 if 300 <= resp.status < 400:
                     raise redirect_error(resp, vendor=vendor, model=model)
-                length = resp.content_length
-                if length is not None and length <= sse.get_limits()[1] and not resp.headers.get("Content-Encoding"):
-                    data = await resp.read()  # the usual reply: its length known and within the cap, no coroutine more
-                else:
-                    data = await _read_capped(resp, vendor=vendor, model=model)
+                # The usual reply is read here, without _read_capped's coroutine.
+                data = await resp.read() if _one_read(resp) else await _read_capped(resp, vendor=vendor, model=model)
                 return resp.status, resp.headers, data
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise connection_error(exc, vendor=vendor, model=model) from exc
@@ -160,14 +157,19 @@ class ByteStream:
         self._resp.close()
 
 
+def _one_read(resp: aiohttp.ClientResponse) -> bool:
+    """A known length within the cap and no content encoding: exactly that many bytes arrive, one read does."""
+    length = resp.content_length
+    return length is not None and length <= sse.get_limits()[1] and not resp.headers.get("Content-Encoding")
+
+
 async def _read_capped(resp: aiohttp.ClientResponse, *, vendor: str, model: str) -> bytes:
+    if _one_read(resp):
+        return await resp.read()
     cap = sse.get_limits()[1]
     length = resp.content_length
-    if length is not None:
-        if length > cap:
-            raise _too_big(resp, cap, vendor=vendor, model=model)
-        if not resp.headers.get("Content-Encoding"):  # exactly `length` bytes arrive: one read, no piece loop
-            return await resp.read()
+    if length is not None and length > cap:
+        raise _too_big(resp, cap, vendor=vendor, model=model)
     data = bytearray()
     async for piece in resp.content.iter_any():
         data += piece
